@@ -23,24 +23,27 @@ export interface ReplayOptions {
 export interface ReplayServer {
   /** Base URL ending in /v1. */
   url: string
-  /** Request lines and bodies received, in order. */
-  requests: { line: string; body: string }[]
+  /** Request lines, headers and bodies received, in order. */
+  requests: { line: string; head: string; body: string }[]
   close(): Promise<void>
 }
 
-/** Serves one recording (`NAME.headers.txt` + `NAME.response.txt`) for every request. */
+/**
+ * Serves one recording (`NAME.headers.txt` + `NAME.response.txt`) for every request, or the one
+ * a function picks by path (null: 404).
+ */
 export async function startReplayServer(
-  name: string | ((path: string) => string),
+  name: string | ((path: string) => string | null),
   options: ReplayOptions = {}
 ): Promise<ReplayServer> {
-  const requests: { line: string; body: string }[] = []
+  const requests: { line: string; head: string; body: string }[] = []
   const sockets = new Set<Socket>()
   const server = createServer(socket => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
-    readRequests(socket, async (line, body) => {
-      requests.push({ line, body })
+    readRequests(socket, async (line, head, body) => {
+      requests.push({ line, head, body })
       const path = line.split(' ')[1] ?? '/'
       const recording = typeof name === 'string' ? name : name(path)
       await replay(socket, recording, options)
@@ -59,7 +62,13 @@ export async function startReplayServer(
   }
 }
 
-async function replay(socket: Socket, name: string, options: ReplayOptions): Promise<void> {
+const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nServer: llama.cpp\r\n\r\nNot Found'
+
+async function replay(socket: Socket, name: string | null, options: ReplayOptions): Promise<void> {
+  if (name === null) {
+    socket.write(NOT_FOUND)
+    return
+  }
   const headers = fixture(`${name}.headers.txt`)
   const body = fixture(`${name}.response.txt`)
   socket.write(headers)
@@ -68,7 +77,8 @@ async function replay(socket: Socket, name: string, options: ReplayOptions): Pro
     if (socket.destroyed) return
     socket.write(body.subarray(offset, offset + step))
     if (offset + step < body.length && options.splitEvery !== undefined) {
-      await delay(options.pauseMs ?? 1)
+      // pauseMs 0 yields to the event loop only; reads may then merge, which is fine.
+      await (options.pauseMs ? delay(options.pauseMs) : new Promise(setImmediate))
     }
   }
 }
@@ -76,7 +86,7 @@ async function replay(socket: Socket, name: string, options: ReplayOptions): Pro
 /** Minimal HTTP/1.1 request reader: headers, then a Content-Length body; keep-alive. */
 function readRequests(
   socket: Socket,
-  onRequest: (line: string, body: string) => Promise<void>
+  onRequest: (line: string, head: string, body: string) => Promise<void>
 ): void {
   let buffered = Buffer.alloc(0)
   let busy = Promise.resolve()
@@ -92,7 +102,7 @@ function readRequests(
       const body = buffered.subarray(headerEnd + 4, total).toString('utf8')
       buffered = buffered.subarray(total)
       const line = head.split('\r\n')[0]
-      busy = busy.then(() => onRequest(line, body))
+      busy = busy.then(() => onRequest(line, head, body))
     }
   })
 }
