@@ -66,7 +66,14 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
         return [409, { code: 'already_exists', msg }]
       }
       const blobId = randomUUID()
-      entries.set(entryId(key, version), { key, version, blobId, size: 0, committed: false, sequence: 0 })
+      entries.set(entryId(key, version), {
+        key,
+        version,
+        blobId,
+        size: 0,
+        committed: false,
+        sequence: 0
+      })
       return [200, { ok: true, signed_upload_url: signedUrl(blobId) }]
     },
     FinalizeCacheEntryUpload(body) {
@@ -85,13 +92,19 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
       const exact = committed.find(e => e.key === body.key)
       const restoreKeys = (body.restore_keys as string[] | undefined) ?? []
       const byPrefix = restoreKeys
-        .map(prefix =>
-          committed.filter(e => e.key.startsWith(prefix)).sort((a, b) => b.sequence - a.sequence)[0]
+        .map(
+          prefix =>
+            committed
+              .filter(e => e.key.startsWith(prefix))
+              .sort((a, b) => b.sequence - a.sequence)[0]
         )
         .find(Boolean)
       const match = exact ?? byPrefix
       if (!match) return [200, { ok: false }]
-      return [200, { ok: true, signed_download_url: signedUrl(match.blobId), matched_key: match.key }]
+      return [
+        200,
+        { ok: true, signed_download_url: signedUrl(match.blobId), matched_key: match.key }
+      ]
     }
   }
 
@@ -152,7 +165,9 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
       res.writeHead(200, { 'content-length': data.length, 'x-ms-blob-type': 'BlockBlob' }).end()
       return
     }
-    const range = /bytes=(\d+)-(\d*)/.exec(String(req.headers['x-ms-range'] ?? req.headers.range ?? ''))
+    const range = /bytes=(\d+)-(\d*)/.exec(
+      String(req.headers['x-ms-range'] ?? req.headers.range ?? '')
+    )
     if (req.method === 'GET' && range) {
       const start = Number(range[1])
       const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1
@@ -163,7 +178,10 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
       res.end(data.subarray(start, end + 1))
       return
     }
-    res.writeHead(200, { 'content-length': data.length, 'content-type': 'application/octet-stream' })
+    res.writeHead(200, {
+      'content-length': data.length,
+      'content-type': 'application/octet-stream'
+    })
     res.end(data)
   }
 
@@ -209,7 +227,10 @@ function azureCreated(res: ServerResponse): void {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text)
+  })
   res.end(text)
 }
 

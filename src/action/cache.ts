@@ -42,7 +42,9 @@ export async function restoreCache(
     else core.info(`No ${what} in the Actions cache (key ${key}).`)
     return { key: matched ?? null }
   } catch (error) {
-    core.warning(`Could not restore ${what} from the Actions cache: ${errorMessage(error)}. Going on without it.`)
+    core.warning(
+      `Could not restore ${what} from the Actions cache: ${errorMessage(error)}. Going on without it.`
+    )
     return { key: null }
   }
 }

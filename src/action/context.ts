@@ -41,7 +41,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     repo,
     sha: env.GITHUB_SHA ?? '',
     branch: isPullRequest
-      ? (env.GITHUB_HEAD_REF || pr?.head?.ref || refName(ref))
+      ? env.GITHUB_HEAD_REF || pr?.head?.ref || refName(ref)
       : env.GITHUB_REF_NAME || refName(ref),
     baseBranch: isPullRequest ? env.GITHUB_BASE_REF || pr?.base?.ref || null : null,
     defaultBranch: payload.repository?.default_branch ?? null,

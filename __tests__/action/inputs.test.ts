@@ -1,0 +1,193 @@
+/**
+ * The action's inputs: action.yml and the code agree on names and defaults, and every bad
+ * value fails at once with a message naming the input, the value and the rule. Inputs are
+ * given as the runner gives them, `INPUT_<NAME>` variables (dashes kept).
+ */
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { describe, expect, it } from '@jest/globals'
+
+import { SETTING_NAMES, parseSettings } from '../../src/config/parse.js'
+import { DEFAULT_SETTINGS } from '../../src/config/settings.js'
+import { GATE_DEFAULTS, GATE_INPUT_NAMES, readConfig } from '../../src/action/inputs.js'
+
+interface ActionYml {
+  inputs: Record<string, { description?: string; default?: string }>
+  outputs: Record<string, { description?: string }>
+  runs: { using: string; main: string }
+}
+
+const actionYml = readActionYml(readFileSync('action.yml', 'utf8'))
+
+/**
+ * Reads the subset of YAML that action.yml uses (two levels of maps under top-level keys,
+ * one-line quoted scalars), so the test needs no YAML library.
+ */
+function readActionYml(text: string): ActionYml {
+  const doc: Record<string, Record<string, Record<string, string>>> = {}
+  let section = ''
+  let item = ''
+  for (const line of text.split('\n')) {
+    if (/^\s*(#|$)/.test(line)) continue
+    const match = /^( *)([\w-]+):\s*(.*)$/.exec(line)
+    if (!match) continue
+    const [, indent, key, value] = match
+    if (indent.length === 0) ((section = key), (doc[section] = {}))
+    else if (indent.length === 2) ((item = key), (doc[section][item] = {}))
+    else doc[section][item][key] = scalar(value)
+  }
+  const runs = Object.fromEntries(Object.entries(doc.runs).map(([k]) => [k, '']))
+  for (const line of text.split('\n')) {
+    const run = /^  (using|main): (.*)$/.exec(line)
+    if (run) runs[run[1]] = scalar(run[2])
+  }
+  return { inputs: doc.inputs, outputs: doc.outputs, runs } as unknown as ActionYml
+}
+
+function scalar(value: string): string {
+  if (value.startsWith("'")) return value.slice(1, -1).replace(/''/g, "'")
+  if (value.startsWith('"')) return JSON.parse(value) as string
+  return value
+}
+
+/** The env the runner gives a step: every input as `INPUT_<NAME>`. */
+function inputEnv(inputs: Record<string, string>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
+}
+
+function ymlDefaults(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(actionYml.inputs).map(([name, input]) => [name, input.default ?? ''])
+  )
+}
+
+describe('action.yml', () => {
+  it('runs on node24 from the bundle', () => {
+    expect(actionYml.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+  })
+
+  it('declares every engine and gate input, each described with a default', () => {
+    const names = Object.keys(actionYml.inputs).sort()
+    expect(names).toEqual([...SETTING_NAMES, ...GATE_INPUT_NAMES].sort())
+    for (const [name, input] of Object.entries(actionYml.inputs)) {
+      expect({ name, described: Boolean(input.description) }).toEqual({ name, described: true })
+      expect({ name, default: typeof input.default }).toEqual({ name, default: 'string' })
+    }
+  })
+
+  it('has engine defaults that parse to the code defaults', () => {
+    const defaults = ymlDefaults()
+    const raw = Object.fromEntries(SETTING_NAMES.map(name => [name, defaults[name]]))
+    expect(parseSettings(raw)).toEqual(DEFAULT_SETTINGS)
+  })
+
+  it('has gate defaults equal to the code defaults', () => {
+    const defaults = ymlDefaults()
+    for (const name of GATE_INPUT_NAMES) {
+      if (name === 'github-token') continue
+      expect({ name, value: defaults[name] }).toEqual({ name, value: GATE_DEFAULTS[name] })
+    }
+    expect(defaults['github-token']).toBe('${{ github.token }}')
+  })
+
+  it('gives the same config from the yml defaults as from no inputs at all', () => {
+    const fromYml = readConfig(inputEnv({ ...ymlDefaults(), 'github-token': '' }))
+    expect(fromYml).toEqual(readConfig({}))
+  })
+
+  it('describes every output', () => {
+    for (const name of ['verdict', 'regressions', 'results-file', 'summary-file', 'ttft-p95-ms']) {
+      expect(actionYml.outputs[name]?.description).toBeTruthy()
+    }
+  })
+})
+
+describe('readConfig', () => {
+  it('reads the inputs into one typed config', () => {
+    const config = readConfig(
+      inputEnv({
+        'server-url': 'http://127.0.0.1:9000/v1/',
+        'max-tokens': '128',
+        duration: '1m30s',
+        name: 'gpu-a100',
+        confidence: '0.95',
+        'fail-on-regression': 'False',
+        'save-baseline': 'true',
+        history: '5',
+        headers: 'X-Team: llm\nX-Secret: s3cret'
+      })
+    )
+    expect(config.settings.request.serverUrl).toBe('http://127.0.0.1:9000/v1')
+    expect(config.settings.request.maxTokens).toBe(128)
+    expect(config.settings.load.durationMs).toBe(90_000)
+    expect(config.settings.request.headers).toEqual({ 'X-Team': 'llm', 'X-Secret': 's3cret' })
+    expect(config).toMatchObject({
+      name: 'gpu-a100',
+      confidence: 0.95,
+      failOnRegression: false,
+      saveBaseline: 'true',
+      history: 5,
+      baselineFile: null
+    })
+  })
+
+  it('keeps an empty system prompt when one is given', () => {
+    expect(readConfig(inputEnv({ 'system-prompt': '' })).settings.request.systemPrompt).toBe('')
+  })
+
+  const file = join(mkdtempSync(join(tmpdir(), 'inputs-')), 'baseline.json')
+  writeFileSync(file, '{}')
+
+  it('accepts an existing baseline file', () => {
+    expect(readConfig(inputEnv({ 'baseline-file': file })).baselineFile).toBe(file)
+  })
+
+  it.each([
+    ['server-url', 'localhost:8080', "'server-url' must be an http(s) URL"],
+    ['n-prompts', '0', "'n-prompts' must be a whole number of at least 1 but got '0'"],
+    ['max-tokens', '12.5', "'max-tokens' must be a whole number of at least 1 but got '12.5'"],
+    ['duration', 'ten minutes', "'duration' must be a positive duration"],
+    ['dataset-sha256', 'abc', "'dataset-sha256' must be a SHA-256 digest"],
+    ['extra-body', '[1]', "'extra-body' must be a JSON object"],
+    ['headers', 'no colon here', "'headers' must be one 'Header-Name: value' per line"],
+    ['abort-error-rate', '150%', "'abort-error-rate' must be a fraction from 0 to 1"],
+    ['max-prompt-tokens', '4096', "'max-prompt-tokens' must be at most 'max-context' (2048)"],
+    [
+      'name',
+      'my bench',
+      '\'name\' must be 1 to 64 letters, digits, ".", "_" or "-" but got \'my bench\''
+    ],
+    ['name', 'a,b', "'name' must be 1 to 64 letters"],
+    [
+      'confidence',
+      '99%',
+      "'confidence' must be a number between 0.5 and 1 (exclusive), such as 0.99 but got '99%'"
+    ],
+    ['confidence', '1', "'confidence' must be a number between 0.5 and 1"],
+    ['fail-on-regression', 'yes', "'fail-on-regression' must be 'true' or 'false' but got 'yes'"],
+    ['comment-on-pr', 'on', "'comment-on-pr' must be 'true' or 'false' but got 'on'"],
+    [
+      'save-baseline',
+      'always',
+      "'save-baseline' must be 'auto', 'true' or 'false' but got 'always'"
+    ],
+    [
+      'baseline-file',
+      'no/such/file.json',
+      "'baseline-file' must be an existing results or baseline file but got 'no/such/file.json'"
+    ],
+    ['history', '0', "'history' must be a whole number from 1 to 1000 but got '0'"],
+    ['history', 'ten', "'history' must be a whole number from 1 to 1000 but got 'ten'"],
+    ['results-file', ' ', "'results-file' must be a file path but got ''"]
+  ])('rejects %s = %j', (name, value, message) => {
+    expect(() => readConfig(inputEnv({ [name]: value }))).toThrow(message)
+  })
+
+  it('never shows a header value in its message', () => {
+    expect(() => readConfig(inputEnv({ headers: 'Bad Header: s3cret' }))).toThrow(
+      "'headers' must be one 'Header-Name: value' per line but got 'Bad Header: ***'"
+    )
+  })
+})
