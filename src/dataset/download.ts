@@ -67,7 +67,7 @@ export async function downloadDataset(
     const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }))
     return await downloadWithRetries(url, path, dispatcher, options)
   } finally {
-    await agent.close()
+    await agent.destroy()
   }
 }
 
@@ -127,7 +127,11 @@ async function downloadWithRetries(
       options.log.warning(
         `dataset download of '${url}' failed (${error.message}); retry ${attempt + 1} of ${retries} in ${(waitMs / 1000).toFixed(1)} s`
       )
-      await sleep(waitMs, undefined, { signal: options.signal })
+      await sleep(waitMs, undefined, { signal: options.signal }).catch(sleepError => {
+        // Surface the caller's own abort reason, as every other step does.
+        options.signal?.throwIfAborted()
+        throw sleepError
+      })
     }
   }
 }
