@@ -30,16 +30,17 @@ describe('settingsFingerprint', () => {
     ['the request timeout', (s: BenchSettings) => void (s.request.requestTimeoutMs = 1)],
     ['the ready timeout', (s: BenchSettings) => void (s.load.readyTimeoutMs = 1)],
     ['the cache dir', (s: BenchSettings) => void (s.dataset.cacheDir = '/tmp/x')],
-    ['an abort threshold', (s: BenchSettings) => void (s.load.abortErrorRate = 0.5)],
-    [
-      'the key order of extra-body',
-      (s: BenchSettings) => void (s.request.extraBody = { b: 1, a: 2 })
-    ]
+    ['an abort threshold', (s: BenchSettings) => void (s.load.abortErrorRate = 0.5)]
   ])('ignores %s', (_name, change) => {
-    const reference = withChange(s => void (s.request.extraBody = { a: 2, b: 1 }))
     expect(settingsFingerprint(withChange(change), 'abc').hash).toBe(
-      settingsFingerprint(_name.includes('extra-body') ? reference : DEFAULT_SETTINGS, 'abc').hash
+      settingsFingerprint(DEFAULT_SETTINGS, 'abc').hash
     )
+  })
+
+  it('ignores the key order of extra-body, at every depth', () => {
+    const ab = withChange(s => void (s.request.extraBody = { a: 1, b: { c: 1, d: 2 } }))
+    const ba = withChange(s => void (s.request.extraBody = { b: { d: 2, c: 1 }, a: 1 }))
+    expect(settingsFingerprint(ab, null).hash).toBe(settingsFingerprint(ba, null).hash)
   })
 
   it.each([

@@ -170,7 +170,7 @@ describe('appendRun', () => {
 
   it.each([0, -1, 1.5])('rejects a history of %d runs', history => {
     expect(() => appendRun(null, 'main', fingerprint, runs[0], history)).toThrow(
-      `'baseline-history' must be a whole number of runs, at least 1 but got '${history}'`
+      `'history' must be a whole number of runs, at least 1 but got '${history}'`
     )
   })
 })

@@ -137,7 +137,7 @@ export function appendRun(
   history: number
 ): AppendedBaseline {
   if (!Number.isInteger(history) || history < 1) {
-    throw invalidInput('baseline-history', history, 'a whole number of runs, at least 1')
+    throw invalidInput('history', history, 'a whole number of runs, at least 1')
   }
   const sameSettings = file !== null && file.fingerprint.hash === fingerprint.hash
   const previous = sameSettings ? file.runs : []
