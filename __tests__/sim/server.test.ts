@@ -424,7 +424,7 @@ describe('faults', () => {
 
 describe('authentication', () => {
   it.each([
-    { headers: {}, status: 401 },
+    { headers: {} as Record<string, string>, status: 401 },
     { headers: { Authorization: 'Bearer wrong' }, status: 401 },
     { headers: { Authorization: 'secret' }, status: 401 },
     { headers: { Authorization: 'Bearer secret' }, status: 200 }

@@ -109,8 +109,7 @@ export function closingChunks(
   const finish = chunk(meta, {}, finishReason)
   if (meta.flavor === 'llamacpp') return [{ ...finish, usage, timings }]
   if (!includeUsage) return [finish]
-  const { choices: _choices, ...head } = chunk(meta, {}, null) as { choices: unknown }
-  return [finish, { ...head, choices: [], usage }]
+  return [finish, { ...chunk(meta, {}, null), choices: [], usage }]
 }
 
 export function completionObject(
