@@ -79,7 +79,10 @@ class LoadRun {
   private readonly client: StreamClient
   private readonly records: RequestRecord[] = []
   private readonly inFlight = new Set<InFlight>()
-  private readonly wakers = new Set<() => void>()
+  /** Sleepers, woken early only when the run stops. */
+  private readonly sleepers = new Set<() => void>()
+  /** Waiters for a slot, woken at every completed request and at the stop. */
+  private readonly waiters = new Set<() => void>()
   private readonly bodies: string[] = []
   private readonly counts = new OutcomeCounts()
   private readonly progress = new ProgressTotals()
@@ -92,7 +95,7 @@ class LoadRun {
   constructor(private readonly options: LoadOptions) {
     this.settings = options.settings
     const load = this.settings.load
-    const cap = load.rate > 0 ? load.concurrency : load.concurrency
+    const cap = load.concurrency
     this.client = new StreamClient(this.settings.request, {
       origin: this.origin,
       // Never let the pool limit the configured concurrency; an uncapped open loop is unlimited.
@@ -190,7 +193,10 @@ class LoadRun {
     const arrivals = poissonArrivals(load.rate, load.arrivalSeed)
     while (claimer.hasMore()) {
       const scheduledAt = this.measuredStart + arrivals.next().value
-      await this.sleep(scheduledAt - this.now())
+      // Timers may fire a fraction of a millisecond early: never send before the schedule.
+      while (this.stopped === null && this.now() < scheduledAt) {
+        await this.sleep(Math.max(1, scheduledAt - this.now()))
+      }
       while (
         load.concurrency > 0 &&
         this.inFlight.size >= load.concurrency &&
@@ -222,7 +228,7 @@ class LoadRun {
     this.progress.add(record)
     this.counts.add(record)
     if (record.phase === 'measured') this.checkThresholds()
-    this.wakeAll()
+    this.wake(this.waiters)
   }
 
   /** JSON bodies are built once per prompt, so sending costs no serialisation on the hot path. */
@@ -248,7 +254,8 @@ class LoadRun {
   private stop(status: RunStatus, reason: string | null): void {
     if (this.stopped !== null) return
     this.stopped = { status, reason }
-    this.wakeAll()
+    this.wake(this.sleepers)
+    this.wake(this.waiters)
     const graceMs = this.settings.load.graceMs
     if (this.inFlight.size > 0) {
       this.options.log.info(
@@ -290,11 +297,11 @@ class LoadRun {
     return new Promise(resolve => {
       const done = () => {
         clearTimeout(timer)
-        this.wakers.delete(done)
+        this.sleepers.delete(done)
         resolve()
       }
       const timer = setTimeout(done, ms)
-      this.wakers.add(done)
+      this.sleepers.add(done)
     })
   }
 
@@ -302,15 +309,15 @@ class LoadRun {
   private nextWake(): Promise<void> {
     return new Promise(resolve => {
       const done = () => {
-        this.wakers.delete(done)
+        this.waiters.delete(done)
         resolve()
       }
-      this.wakers.add(done)
+      this.waiters.add(done)
     })
   }
 
-  private wakeAll(): void {
-    for (const wake of [...this.wakers]) wake()
+  private wake(set: Set<() => void>): void {
+    for (const wake of [...set]) wake()
   }
 
   private later(ms: number, fn: () => void): void {
