@@ -62,7 +62,8 @@ export async function startReplayServer(
   }
 }
 
-const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nServer: llama.cpp\r\n\r\nNot Found'
+const NOT_FOUND =
+  'HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nServer: llama.cpp\r\n\r\nNot Found'
 
 async function replay(socket: Socket, name: string | null, options: ReplayOptions): Promise<void> {
   if (name === null) {
