@@ -22,28 +22,42 @@ interface ActionYml {
 const actionYml = readActionYml(readFileSync('action.yml', 'utf8'))
 
 /**
- * Reads the subset of YAML that action.yml uses (two levels of maps under top-level keys,
- * one-line quoted scalars), so the test needs no YAML library.
+ * Reads the subset of YAML that action.yml uses (maps nested by two-space indents, quoted
+ * one-line scalars, `>-` and `|-` block scalars), so the test needs no YAML library.
  */
 function readActionYml(text: string): ActionYml {
-  const doc: Record<string, Record<string, Record<string, string>>> = {}
-  let section = ''
-  let item = ''
-  for (const line of text.split('\n')) {
-    if (/^\s*(#|$)/.test(line)) continue
-    const match = /^( *)([\w-]+):\s*(.*)$/.exec(line)
-    if (!match) continue
-    const [, indent, key, value] = match
-    if (indent.length === 0) ((section = key), (doc[section] = {}))
-    else if (indent.length === 2) ((item = key), (doc[section][item] = {}))
-    else doc[section][item][key] = scalar(value)
+  const root: Record<string, unknown> = {}
+  const stack: { indent: number; map: Record<string, unknown> }[] = [{ indent: -1, map: root }]
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^( *)([\w-]+):\s*(.*)$/.exec(lines[i])
+    if (!match || /^\s*#/.test(lines[i])) continue
+    const [, { length: indent }, key, value] = match
+    while (stack.at(-1)!.indent >= indent) stack.pop()
+    const parent = stack.at(-1)!.map
+    if (value === '') {
+      const map: Record<string, unknown> = {}
+      parent[key] = map
+      stack.push({ indent, map })
+    } else if (value === '>-' || value === '|-') {
+      const block: string[] = []
+      while (
+        i + 1 < lines.length &&
+        /^\s*$|^ +/.test(lines[i + 1]) &&
+        indentOf(lines[i + 1]) > indent
+      ) {
+        block.push(lines[++i].trim())
+      }
+      parent[key] = block.join(value === '>-' ? ' ' : '\n')
+    } else {
+      parent[key] = scalar(value)
+    }
   }
-  const runs = Object.fromEntries(Object.entries(doc.runs).map(([k]) => [k, '']))
-  for (const line of text.split('\n')) {
-    const run = /^  (using|main): (.*)$/.exec(line)
-    if (run) runs[run[1]] = scalar(run[2])
-  }
-  return { inputs: doc.inputs, outputs: doc.outputs, runs } as unknown as ActionYml
+  return root as unknown as ActionYml
+}
+
+function indentOf(line: string): number {
+  return line.trim() === '' ? Infinity : line.length - line.trimStart().length
 }
 
 function scalar(value: string): string {

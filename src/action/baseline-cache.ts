@@ -57,8 +57,11 @@ export async function loadBaseline(
   context: RunContext,
   fingerprintHash: string
 ): Promise<LoadedBaseline> {
-  if (config.baselineFile)
-    return readBaseline(config.baselineFile, config.name, config.baselineFile)
+  if (config.baselineFile) {
+    const loaded = await readBaseline(config.baselineFile, `'baseline-file' ${config.baselineFile}`)
+    // A results file read as a baseline is named after its path; it stands for this benchmark.
+    return loaded.file ? { ...loaded, file: { ...loaded.file, name: config.name } } : loaded
+  }
   const branch = context.baseBranch ?? context.branch
   const path = baselinePath(config.name)
   await rm(dirname(path), { recursive: true, force: true })
@@ -66,7 +69,7 @@ export async function loadBaseline(
   const anySettings = `${KEY_ROOT}-${config.name}-`
   const restored = await restoreCache(`the baseline of '${branch}'`, [path], exact, [anySettings])
   if (!restored.key) return { file: null, source: null }
-  const loaded = await readBaseline(path, config.name, `the cached baseline ${restored.key}`)
+  const loaded = await readBaseline(path, `the cached baseline ${restored.key}`)
   // Another benchmark whose name starts with this one's (`default-gpu` for `default`) matches
   // the prefix too: its file is not this benchmark's baseline.
   if (loaded.file && loaded.file.name !== config.name) {
@@ -78,14 +81,14 @@ export async function loadBaseline(
   return loaded
 }
 
-async function readBaseline(path: string, name: string, source: string): Promise<LoadedBaseline> {
+async function readBaseline(path: string, source: string): Promise<LoadedBaseline> {
   try {
     const file = parseBaselineFile(await readFile(path, 'utf8'), source)
     core.info(`Baseline: ${file.runs.length} run(s) from ${source}.`)
-    return { file: path === source ? { ...file, name } : file, source }
+    return { file, source }
   } catch (error) {
     core.warning(
-      `The baseline ${source} cannot be used (${errorMessage(error)}). The run is compared ` +
+      `Cannot use ${source}: ${errorMessage(error)}. The run is compared ` +
         'with no baseline; the next saved run of the default branch starts a new one.'
     )
     return { file: null, source: null }

@@ -10,6 +10,8 @@ import * as core from '@actions/core'
 import { SETTING_NAMES, checkSettings, parseSettings, type RawSettings } from '../config/parse.js'
 import type { BenchSettings } from '../config/settings.js'
 import { invalidInput } from '../errors.js'
+import { DEFAULT_THRESHOLDS, parseThresholds } from '../gate/thresholds.js'
+import type { Threshold } from '../gate/types.js'
 
 export const GATE_INPUT_NAMES = [
   'name',
@@ -32,8 +34,8 @@ export type SaveBaseline = 'auto' | 'true' | 'false'
 export interface ActionConfig {
   settings: BenchSettings
   name: string
-  /** The thresholds text as given (empty: the gate's defaults). */
-  thresholds: string
+  /** Parsed from the `thresholds` text; an empty text means the gate's defaults. */
+  thresholds: Threshold[]
   confidence: number
   failOnRegression: boolean
   commentOnPr: boolean
@@ -51,7 +53,7 @@ export interface ActionConfig {
  */
 export const GATE_DEFAULTS: Record<GateInputName, string> = {
   name: 'default',
-  thresholds: '',
+  thresholds: DEFAULT_THRESHOLDS,
   confidence: '0.99',
   'fail-on-regression': 'true',
   'comment-on-pr': 'true',
@@ -91,7 +93,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ActionConfig {
   return {
     settings,
     name: benchmarkName(gate('name')),
-    thresholds: rawInput('thresholds', env) ?? GATE_DEFAULTS.thresholds,
+    thresholds: thresholds(gate('thresholds')),
     confidence: confidence(gate('confidence')),
     failOnRegression: boolean('fail-on-regression', gate('fail-on-regression')),
     commentOnPr: boolean('comment-on-pr', gate('comment-on-pr')),
@@ -110,6 +112,11 @@ function benchmarkName(value: string): string {
     throw invalidInput('name', value, '1 to 64 letters, digits, ".", "_" or "-"')
   }
   return value
+}
+
+/** The gate's own messages already name the input, the line and the rule. */
+function thresholds(value: string): Threshold[] {
+  return parseThresholds(value === '' ? DEFAULT_THRESHOLDS : value)
 }
 
 function confidence(value: string): number {
