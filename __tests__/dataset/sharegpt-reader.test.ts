@@ -119,12 +119,10 @@ describe('readShareGptRecords', () => {
   it('stops when the signal is aborted', async () => {
     const controller = new AbortController()
     const reading = (async () => {
-      let n = 0
-      for await (const _ of readShareGptRecords(SAMPLE, {
-        chunkBytes: 16,
-        signal: controller.signal
-      })) {
-        if (++n === 3) controller.abort(new Error('stop now'))
+      const seen: unknown[] = []
+      const options = { chunkBytes: 16, signal: controller.signal }
+      for await (const record of readShareGptRecords(SAMPLE, options)) {
+        if (seen.push(record) === 3) controller.abort(new Error('stop now'))
       }
     })()
     await expect(reading).rejects.toThrow('stop now')
