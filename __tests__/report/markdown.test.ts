@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import type { Verdict } from '../../src/gate/types.js'
 import { METRICS } from '../../src/metrics/catalog.js'
 import {
+  JOB_SUMMARY_LIMIT_BYTES,
   PR_COMMENT_LIMIT,
   commentMarker,
   flattenSettings,
@@ -248,6 +249,19 @@ describe('renderJobSummary', () => {
     )
     // In a code span nothing is HTML; only the pipe needs escaping, for the table.
     expect(fingerprint).toEqual(['Fingerprint', '``fp`\\|<x>``'])
+  })
+
+  it('stays under the 1 MB job summary limit, dropping the last sections and saying so', () => {
+    const crowded = comparison({
+      metrics: Array.from({ length: 4_000 }, (_, index) =>
+        metricComparison({ gated: false, explanation: `${index} ${'x'.repeat(300)}` })
+      )
+    })
+    const markdown = renderJobSummary(input({ comparison: crowded }))
+    expect(Buffer.byteLength(markdown, 'utf8')).toBeLessThanOrEqual(JOB_SUMMARY_LIMIT_BYTES)
+    expect(markdown).toContain('Truncated:')
+    expect(markdown).toContain('#### Trend over the last runs')
+    expect(markdown).not.toContain('#### Settings')
   })
 
   it('links the workflow run', () => {
