@@ -129,6 +129,15 @@ describe('bootstrapRelativeChangeCi', () => {
     expect(high).toBeGreaterThanOrEqual(0)
   })
 
+  it.each(['avg', 'min', 'med', 'max', 'p90', 'p95', 'p99'] as const)(
+    'gives exactly 20%% for %s of constant samples 5 → 6',
+    stat => {
+      const [low, high] = bootstrapRelativeChangeCi([5, 5, 5], [6, 6, 6, 6], stat, 0.99, 1) ?? []
+      expect(low).toBeCloseTo(0.2, 12)
+      expect(high).toBeCloseTo(0.2, 12)
+    }
+  )
+
   it('gives the same interval for the same seed', () => {
     expect(bootstrapRelativeChangeCi(base, slower, 'avg', 0.9, 3)).toEqual(
       bootstrapRelativeChangeCi(base, slower, 'avg', 0.9, 3)

@@ -1,5 +1,5 @@
 import { errorFunction, quantileSorted } from 'simple-statistics'
-import { sortedCopy, statOfSorted } from '../metrics/distribution.js'
+import { sortedCopy } from '../metrics/distribution.js'
 import type { DistributionStat } from '../metrics/types.js'
 
 /** Standard normal CDF from simple-statistics' error function (absolute error < 1.2e-7). */
@@ -148,9 +148,48 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-function resampleSorted(values: readonly number[], random: () => number): number[] {
-  const sample = Array.from(values, () => values[Math.floor(random() * values.length)])
-  return sample.sort((x, y) => x - y)
+const QUANTILE_OF: Record<Exclude<DistributionStat, 'avg' | 'min' | 'max'>, number> = {
+  med: 0.5,
+  p90: 0.9,
+  p95: 0.95,
+  p99: 0.99
+}
+
+/** The value at order position `k` (0-based) of a resample given as counts over sorted values. */
+function orderStatistic(sorted: readonly number[], counts: Uint32Array, k: number): number {
+  let seen = 0
+  for (let j = 0; j < counts.length; j++) {
+    seen += counts[j]
+    if (seen > k) return sorted[j]
+  }
+  return sorted[sorted.length - 1]
+}
+
+/**
+ * A statistic of one resample with replacement of `sorted`. The resample is kept as how often
+ * each sorted value was drawn, so order statistics need one pass instead of a sort: thousands
+ * of resamples of thousands of requests stay fast. Quantiles interpolate like `statOfSorted`.
+ */
+function resampleStat(
+  sorted: readonly number[],
+  counts: Uint32Array,
+  random: () => number,
+  stat: DistributionStat
+): number {
+  const n = sorted.length
+  counts.fill(0)
+  for (let i = 0; i < n; i++) counts[Math.floor(random() * n)]++
+  if (stat === 'avg') {
+    let total = 0
+    for (let j = 0; j < n; j++) total += counts[j] * sorted[j]
+    return total / n
+  }
+  if (stat === 'min') return orderStatistic(sorted, counts, 0)
+  if (stat === 'max') return orderStatistic(sorted, counts, n - 1)
+  const index = (n - 1) * QUANTILE_OF[stat]
+  const lower = orderStatistic(sorted, counts, Math.floor(index))
+  const upper = orderStatistic(sorted, counts, Math.ceil(index))
+  return lower + (index - Math.floor(index)) * (upper - lower)
 }
 
 /**
@@ -168,10 +207,14 @@ export function bootstrapRelativeChangeCi(
 ): [number, number] | null {
   if (base.length === 0 || current.length === 0) return null
   const random = seededRandom(seed)
+  const baseSorted = sortedCopy(base)
+  const currentSorted = sortedCopy(current)
+  const baseCounts = new Uint32Array(base.length)
+  const currentCounts = new Uint32Array(current.length)
   const changes: number[] = []
   for (let i = 0; i < resamples; i++) {
-    const baseStat = statOfSorted(resampleSorted(base, random), stat)
-    const currentStat = statOfSorted(resampleSorted(current, random), stat)
+    const baseStat = resampleStat(baseSorted, baseCounts, random, stat)
+    const currentStat = resampleStat(currentSorted, currentCounts, random, stat)
     if (baseStat !== 0) changes.push(currentStat / baseStat - 1)
   }
   if (changes.length === 0) return null

@@ -35,17 +35,26 @@ export function distribution(values: readonly number[]): Distribution {
   }
 }
 
-/** One statistic of already sorted values (ascending, non-empty), by the same method as above. */
-export function statOfSorted(sorted: readonly number[], stat: DistributionStat): number {
+/**
+ * One statistic of already sorted values (ascending, non-empty), by the same method as above.
+ * Takes typed arrays too: the bootstrap sorts thousands of resamples, and typed arrays sort
+ * numerically without a comparator, several times faster.
+ */
+export function statOfSorted(
+  sorted: readonly number[] | Float64Array,
+  stat: DistributionStat
+): number {
+  // simple-statistics only indexes and sums, which any array-like supports
+  const values = sorted as number[]
   switch (stat) {
     case 'avg':
-      return mean(sorted as number[])
+      return mean(values)
     case 'min':
-      return sorted[0]
+      return values[0]
     case 'max':
-      return sorted[sorted.length - 1]
+      return values[values.length - 1]
     default:
-      return quantileSorted(sorted as number[], QUANTILES[stat])
+      return quantileSorted(values, QUANTILES[stat])
   }
 }
 
