@@ -149,3 +149,17 @@ export function median(values: number[]): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
+
+/** Polls until `check` passes (it throws until then), failing after `timeoutMs`. */
+export async function waitFor(check: () => void, timeoutMs = 3000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      check()
+      return
+    } catch (error) {
+      if (performance.now() > deadline) throw error
+      await sleep(10)
+    }
+  }
+}

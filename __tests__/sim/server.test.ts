@@ -13,6 +13,7 @@ import {
   sleep,
   stream,
   usageOf,
+  waitFor,
   type Chunk
 } from './helpers.js'
 
@@ -279,7 +280,7 @@ describe('continuous batching', () => {
 })
 
 describe('regression knobs', () => {
-  const longPrompt = Array.from({ length: 1500 }, (_, i) => `word${i}`).join(' ')
+  const longPrompt = Array.from({ length: 3000 }, (_, i) => `word${i}`).join(' ')
   const body = JSON.stringify({
     messages: [{ role: 'user', content: longPrompt }],
     stream: true,
@@ -287,18 +288,20 @@ describe('regression knobs', () => {
     ignore_eos: true
   })
 
-  /** Time to first token and decode time (first token to end), medians over a few sequential runs. */
+  /**
+   * Time to first token and decode time (first token to end), the least of a few sequential runs:
+   * a loaded machine only ever adds delay, so the minimum is the measure least hurt by it.
+   */
   async function measure(options: Partial<SimOptions>) {
-    const sim = await start({ timeScale: 10, ...options })
+    const sim = await start({ timeScale: 5, ...options })
     const ttft: number[] = []
     const decode: number[] = []
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const r = await stream(sim.url, {}, { body })
       ttft.push(r.firstContentMs ?? NaN)
       decode.push(r.totalMs - (r.firstContentMs ?? NaN))
     }
-    const mid = (values: number[]) => [...values].sort((a, b) => a - b)[1]
-    return { ttft: mid(ttft), decode: mid(decode) }
+    return { ttft: Math.min(...ttft), decode: Math.min(...decode) }
   }
 
   it('doubles time to first token and decode time with slowdown 2', async () => {
@@ -311,11 +314,11 @@ describe('regression knobs', () => {
   })
 
   it('doubles decode time but not time to first token with decodeSlowdown 2 at timeScale 10', async () => {
-    const base = await measure({})
-    const slow = await measure({ decodeSlowdown: 2 })
+    const base = await measure({ timeScale: 10 })
+    const slow = await measure({ timeScale: 10, decodeSlowdown: 2 })
     expect(slow.decode / base.decode).toBeGreaterThan(1.7)
     expect(slow.decode / base.decode).toBeLessThan(2.3)
-    expect(slow.ttft / base.ttft).toBeLessThan(1.4)
+    expect(slow.ttft / base.ttft).toBeLessThan(1.5)
   })
 
   it('slows only time to first token with prefillSlowdown', async () => {
@@ -457,8 +460,7 @@ describe('client aborts', () => {
     await reader.read()
     expect(sim.stats().active).toBe(1)
     controller.abort()
-    await sleep(50)
-    expect(sim.stats()).toMatchObject({ active: 0, aborted: 1 })
+    await waitFor(() => expect(sim.stats()).toMatchObject({ active: 0, aborted: 1 }))
     const next = await stream(sim.url, { max_tokens: 2 })
     expect(finishReasonOf(next.chunks)).toBe('length')
   })
@@ -470,14 +472,11 @@ describe('client aborts', () => {
     const body = chatBody({ stream: true, max_tokens: 100000, ignore_eos: true })
     await post(sim.url, body, { signal: holder.signal })
     await post(sim.url, body, { signal: waiter.signal })
-    await sleep(30)
-    expect(sim.stats()).toMatchObject({ active: 1, queued: 1 })
+    await waitFor(() => expect(sim.stats()).toMatchObject({ active: 1, queued: 1 }))
     waiter.abort()
-    await sleep(30)
-    expect(sim.stats()).toMatchObject({ active: 1, queued: 0, aborted: 1 })
+    await waitFor(() => expect(sim.stats()).toMatchObject({ active: 1, queued: 0, aborted: 1 }))
     holder.abort()
-    await sleep(30)
-    expect(sim.stats()).toMatchObject({ active: 0, aborted: 2 })
+    await waitFor(() => expect(sim.stats()).toMatchObject({ active: 0, aborted: 2 }))
   })
 
   it('closes promptly with requests still running', async () => {
