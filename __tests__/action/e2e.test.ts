@@ -11,7 +11,9 @@
  * sources (`.ci/run` bundles before it tests). Each job gets a fresh workspace, as on a
  * runner, so a baseline can only come from the cache service.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -40,7 +42,9 @@ const BASE_INPUTS: Record<string, string> = {
   duration: '60s',
   'think-time': '0',
   'ready-timeout': '10s',
-  'warmup-requests': '4'
+  'warmup-requests': '4',
+  // Most completions hit max-tokens on purpose (short runs): that must not abort them.
+  'abort-truncated-rate': '1'
 }
 
 interface Job {
@@ -104,7 +108,7 @@ function payload(event: Event): unknown {
 function runAction(
   event: Event,
   inputs: Record<string, string>,
-  extraEnv: Record<string, string> = {}
+  onStart: (child: ChildProcess) => void = () => undefined
 ): Promise<Job> {
   const runId = String(++runCounter)
   const workspace = join(root, `job-${runId}`)
@@ -145,8 +149,7 @@ function runAction(
       Object.entries({ ...BASE_INPUTS, 'github-token': 'ghs_e2eToken', ...inputs }).map(
         ([name, value]) => [`INPUT_${name.toUpperCase()}`, value]
       )
-    ),
-    ...extraEnv
+    )
   }
   return new Promise((resolveJob, reject) => {
     const child = spawn(process.execPath, [DIST], { cwd: workspace, env })
@@ -155,6 +158,7 @@ function runAction(
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     child.on('error', reject)
+    onStart(child)
     child.on('close', code => {
       const resultsPath = join(workspace, inputs['results-file'] ?? 'llm-bench-results.json')
       resolveJob({
@@ -298,7 +302,7 @@ describe('the action, end to end', () => {
     const job = await runAction('pull_request', { 'server-url': server.url, 'max-tokens': '32' })
     expectExit(job, 0)
     expect(job.outputs.verdict).toBe('not-comparable')
-    expect(job.summary).toContain('max-tokens')
+    expect(job.summary).toMatch(/max\\?-tokens\\?: 48 → 32/)
   })
 
   it('warns with the permissions to add when the comment gets a 403, and still reports', async () => {
@@ -335,4 +339,92 @@ describe('the action, end to end', () => {
     expect(job.stdout + job.stderr).not.toMatch(/\n\s+at /)
     expect(job.results).toBe('')
   })
+
+  it('compares with a baseline-file instead of the cache, and warns on a corrupt one', async () => {
+    const server = await simServer()
+    cacheService.setDown('refused')
+    const push = await runAction('push', { 'server-url': server.url, 'save-baseline': 'false' })
+    expectExit(push, 0)
+    const resultsFile = join(root, `baseline-${runCounter}.json`)
+    writeFileSync(resultsFile, push.results)
+    const job = await runAction('pull_request', {
+      'server-url': server.url,
+      'baseline-file': resultsFile
+    })
+    expectExit(job, 0)
+    expect(job.outputs.verdict).toBe('pass')
+    const corrupt = join(root, `corrupt-${runCounter}.json`)
+    writeFileSync(corrupt, JSON.stringify({ schema: 'llm-bench/baseline', schemaVersion: 0 }))
+    const older = await runAction('pull_request', {
+      'server-url': server.url,
+      'baseline-file': corrupt
+    })
+    expectExit(older, 0)
+    expect(older.outputs.verdict).toBe('no-baseline')
+    const warning = annotations(older, 'warning').find(line => line.includes('Cannot use'))
+    expect(warning).toContain('older than this llm-bench reads')
+  })
+
+  it('restores a downloaded dataset and its prepared prompts instead of downloading again', async () => {
+    const server = await simServer()
+    const downloads = await serveDataset()
+    const inputs = { 'server-url': server.url, dataset: downloads.url }
+    expectExit(await runAction('push', inputs), 0)
+    expect(downloads.requests()).toBe(1)
+    const keys = cacheService.entries().map(entry => entry.key)
+    expect(keys.filter(key => key.startsWith('llm-bench-dataset-'))).toHaveLength(1)
+    expect(keys.filter(key => key.startsWith('llm-bench-prepared-'))).toHaveLength(1)
+    const second = await runAction('push', inputs)
+    expectExit(second, 0)
+    expect(downloads.requests()).toBe(1)
+    expect(JSON.parse(second.results).dataset.fromPreparedCache).toBe(true)
+    expect(second.stdout).toContain('Restored the dataset download from the Actions cache')
+    // Nothing new to save: the caches held both already.
+    expect(
+      cacheService.entries().filter(e => !e.key.startsWith('llm-bench-baseline-'))
+    ).toHaveLength(2)
+    await downloads.close()
+  })
+
+  it('writes the results and the summary of a cancelled job', async () => {
+    const server = await simServer({ timeScale: 1 })
+    const job = await runAction(
+      'push',
+      { 'server-url': server.url, requests: '0', duration: '5m' },
+      child => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('[measured]')) child.kill('SIGINT')
+        })
+      }
+    )
+    expectExit(job, 1)
+    const results = JSON.parse(job.results)
+    expect(results.status).toBe('cancelled')
+    expect(job.summary.length).toBeGreaterThan(200)
+    expect(job.outputs.verdict).toBe('failed')
+    expect(annotations(job, 'error').at(-1)).toMatch(/^::error::The benchmark was cancelled/)
+    expect(baselineEntries()).toEqual([])
+  })
 })
+
+/** The dataset at an http URL, counting the downloads. */
+async function serveDataset(): Promise<{
+  url: string
+  requests: () => number
+  close: () => Promise<void>
+}> {
+  let count = 0
+  const body = readFileSync(DATASET)
+  const server: Server = createServer((_req, res) => {
+    count++
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
+    res.end(body)
+  })
+  await new Promise<void>(done => server.listen(0, '127.0.0.1', done))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/datasets/sharegpt.json`,
+    requests: () => count,
+    close: () => new Promise(done => server.close(() => done()))
+  }
+}

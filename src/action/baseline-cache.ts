@@ -106,7 +106,10 @@ export function baselineSaveDecision(
   if (!SAVING_EVENTS.has(context.eventName)) {
     return { save: false, why: `the '${context.eventName}' event does not save` }
   }
-  if (!context.defaultBranch || context.branch !== context.defaultBranch) {
+  // GitHub runs schedules on the default branch only, and their payload does not name it.
+  const defaultBranch =
+    context.defaultBranch ?? (context.eventName === 'schedule' ? context.branch : null)
+  if (!defaultBranch || context.branch !== defaultBranch) {
     return { save: false, why: `'${context.branch}' is not the default branch` }
   }
   return { save: true, why: `a ${context.eventName} run of the default branch` }

@@ -20,9 +20,10 @@ function available(what: string): boolean {
   if (cache.isFeatureAvailable()) return true
   if (!unavailableWarned) {
     core.warning(
-      `The Actions cache service is not available in this job (ACTIONS_RESULTS_URL / ` +
-        `ACTIONS_CACHE_URL not set), so ${what} is not restored or saved. Run on a GitHub-hosted ` +
-        'or a self-hosted runner that has access to the cache service to reuse downloads and baselines.'
+      'The Actions cache service is not available in this job (ACTIONS_RESULTS_URL / ' +
+        'ACTIONS_CACHE_URL not set): the dataset and the baseline are neither restored nor saved, ' +
+        `starting with ${what}. Run on a GitHub-hosted runner, or a self-hosted one with access ` +
+        'to the cache service, to reuse downloads and compare with a baseline.'
     )
     unavailableWarned = true
   }

@@ -99,6 +99,7 @@ async function benchmark(config: ActionConfig, signal: AbortSignal): Promise<Res
     }
   })
   core.info(`Benchmark ${results.status}${results.reason ? `: ${results.reason}` : ''}.`)
+  core.info(headline(results))
   // A cancelled job has seconds left: uploading caches is not worth them.
   if (!signal.aborted) await saveDatasetCaches(settings.dataset, datasetCache, results.dataset)
   await writeResultsFile(config.resultsFile, results)
@@ -241,6 +242,17 @@ function runUrl(context: RunContext): string | null {
   return `${server}/${context.repository}/actions/runs/${context.runId}`
 }
 
+/** The figures a reader of the log wants first, in one line. */
+function headline(results: ResultsFile): string {
+  const figures = headlineFigures(results)
+  return (
+    `${figures.requests} measured requests: TTFT p95 ${figures['ttft-p95-ms'] || '—'} ms, ` +
+    `decode median ${figures['decode-rate-median'] || '—'} tokens/s, ` +
+    `${figures['output-tokens-per-second'] || '—'} output tokens/s, ` +
+    `error rate ${figures['error-rate'] || '—'}.`
+  )
+}
+
 /** One line: why the step fails, or null. */
 function failureOf(
   config: ActionConfig,
@@ -248,7 +260,8 @@ function failureOf(
   comparison: Comparison
 ): string | null {
   if (results.status !== 'completed') {
-    return `The benchmark ${results.status}: ${results.reason ?? 'no reason given'}`
+    const what = results.status === 'failed' ? 'failed' : `was ${results.status}`
+    return `The benchmark ${what}: ${results.reason ?? 'no reason given'}`
   }
   if (comparison.verdict === 'regression' && config.failOnRegression) {
     const names = regressionsOf(comparison)
