@@ -110,7 +110,10 @@ function judgeLoad(
   if (!load) return { status: 'failed', reason: 'the load never started' }
   if (load.status !== 'completed') return { status: load.status, reason: load.reason }
   if (summary.requests.sent === 0) {
-    return { status: 'failed', reason: 'no request was measured: the run ended before any was sent' }
+    return {
+      status: 'failed',
+      reason: 'no request was measured: the run ended before any was sent'
+    }
   }
   if (summary.requests.succeeded === 0) {
     const first = requests.find(r => r.phase === 'measured' && r.error)?.error
@@ -140,7 +143,7 @@ function collectWarnings(summary: RunSummary): string[] {
   if (summary.client.bottleneck) {
     const lag = summary.client.event_loop_lag
     warnings.push(
-      `The benchmarking client itself was busy (event-loop lag p99 ${lag.p99?.toFixed(1)} ms, ` +
+      `The benchmarking client was a bottleneck (event-loop lag p99 ${lag.p99?.toFixed(1)} ms, ` +
         `max ${lag.max?.toFixed(1)} ms): its timings may include its own delay. ` +
         'Lower the concurrency or give the client a machine of its own.'
     )

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { existsSync } from 'node:fs'
 
 import { parseSettings, checkSettings } from '../config/parse.js'
+import { parseSimOptions } from '../sim/cli.js'
 import { startSimServer } from '../sim/server.js'
 import type { ResultsFile } from '../results/schema.js'
 import { runAndReport, type RunCommandOptions } from './run-command.js'
@@ -25,10 +26,12 @@ export function bundledSamplePath(): string {
  * sample, a short closed-loop run, the summary and the results file.
  */
 export async function runDemo(
-  flags: { duration: string; concurrency: string; seed: string },
+  flags: { duration: string; concurrency: string; seed: string; timeScale: string },
   options: RunCommandOptions
 ): Promise<ResultsFile> {
-  const sim = await startSimServer({ seed: Number(flags.seed) || 1 })
+  const sim = await startSimServer(
+    parseSimOptions({ seed: flags.seed, timeScale: flags.timeScale })
+  )
   options.log.info(`simulated server listening on ${sim.url}`)
   try {
     const settings = checkSettings(

@@ -33,18 +33,27 @@ function buildProgram(): Command {
     const description = variable ? `${flag.description} [env: ${variable}]` : flag.description
     run.addOption(new Option(`--${flag.name} <${flag.value}>`, description))
   }
-  run.action(async (flags: Record<string, string | undefined> & { out: string; verbose?: boolean }) => {
-    const settings = settingsFromFlags(flags)
-    const results = await runAndReport(settings, io(flags.out, flags.verbose === true))
-    process.exitCode = results.status === 'completed' ? 0 : 1
-  })
+  run.action(
+    async (flags: Record<string, string | undefined> & { out: string; verbose?: boolean }) => {
+      const settings = settingsFromFlags(flags)
+      const results = await runAndReport(settings, io(flags.out, flags.verbose === true))
+      process.exitCode = results.status === 'completed' ? 0 : 1
+    }
+  )
 
   program
     .command('demo')
-    .description('start the simulated server on loopback and benchmark it with the bundled ShareGPT sample')
+    .description(
+      'start the simulated server on loopback and benchmark it with the bundled ShareGPT sample'
+    )
     .option('--duration <duration>', 'measured phase', '20s')
     .option('--concurrency <n>', 'virtual users', '8')
     .option('--seed <n>', 'seed of the simulated server', '1')
+    .option(
+      '--time-scale <factor>',
+      'run the simulated server this many times faster than real time',
+      '2'
+    )
     .option('--out <file>', 'results file to write', DEFAULT_RESULTS_FILE)
     .option('--verbose', 'show debug messages')
     .action(async flags => {
@@ -57,7 +66,10 @@ function buildProgram(): Command {
     .description('compare two results (or baseline) files; exits 1 when a gated metric regressed')
     .argument('<baseline>', 'results or baseline file of the reference run')
     .argument('<current>', 'results file of the run to judge')
-    .option('--thresholds <text>', "gated metrics, one 'metric.statistic: limit' per line (default: the action's)")
+    .option(
+      '--thresholds <text>',
+      "gated metrics, one 'metric.statistic: limit' per line (default: the action's)"
+    )
     .option('--confidence <p>', 'confidence of the significance tests', '0.99')
     .action(async (baseline: string, current: string, flags) => {
       const regressed = await runCompare(baseline, current, flags, process.stdout)

@@ -3,7 +3,11 @@ import { checkSettings, parseSettings } from '../config/parse.js'
 import type { BenchSettings } from '../config/settings.js'
 import type { LoadProgress } from '../engine/load.js'
 import type { Logger } from '../log.js'
-import { renderProgressLine, renderSettingsBanner, renderTerminalSummary } from '../report/terminal.js'
+import {
+  renderProgressLine,
+  renderSettingsBanner,
+  renderTerminalSummary
+} from '../report/terminal.js'
 import type { ResultsFile } from '../results/schema.js'
 import { rawSettingsFrom } from './options.js'
 

@@ -45,7 +45,10 @@ export const SETTING_NAMES = [
 export type SettingName = (typeof SETTING_NAMES)[number]
 
 /** Turns raw strings into settings; absent or empty values take the defaults. */
-export function parseSettings(raw: RawSettings, defaults: BenchSettings = DEFAULT_SETTINGS): BenchSettings {
+export function parseSettings(
+  raw: RawSettings,
+  defaults: BenchSettings = DEFAULT_SETTINGS
+): BenchSettings {
   const read = new RawReader(raw)
   const d = defaults
   return {
@@ -201,7 +204,11 @@ class RawReader {
     const value = this.text(name)
     if (value === undefined) return undefined
     if (value === 'none') return []
-    if (!value.startsWith('[')) return value.split('\n').map(line => line.trim()).filter(Boolean)
+    if (!value.startsWith('['))
+      return value
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean)
     const parsed = parseJson(name, value)
     if (!Array.isArray(parsed) || !parsed.every(item => typeof item === 'string')) {
       throw invalidInput(name, value, 'a JSON array of strings, or one stop string per line')
@@ -224,7 +231,10 @@ class RawReader {
     const value = this.text(name)
     if (value === undefined) return undefined
     const headers: Record<string, string> = {}
-    for (const line of value.split('\n').map(l => l.trim()).filter(Boolean)) {
+    for (const line of value
+      .split('\n')
+      .map(l => l.trim())
+      .filter(Boolean)) {
       const colon = line.indexOf(':')
       const header = colon > 0 ? line.slice(0, colon).trim() : ''
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {

@@ -40,7 +40,8 @@ export const METRICS: readonly MetricDefinition[] = [
     unit: 'tokens/s',
     direction: 'higher-is-better',
     k6: 'llamacpp_tokens_second',
-    definition: 'Completion tokens divided by the time from the first token to the end of the stream.'
+    definition:
+      'Completion tokens divided by the time from the first token to the end of the stream.'
   },
   {
     id: 'tpot',
@@ -48,7 +49,8 @@ export const METRICS: readonly MetricDefinition[] = [
     title: 'Time per output token',
     unit: 'ms',
     direction: 'lower-is-better',
-    definition: 'Per request, from the first to the last token divided by the tokens after the first.'
+    definition:
+      'Per request, from the first to the last token divided by the tokens after the first.'
   },
   {
     id: 'itl',
@@ -82,7 +84,8 @@ export const METRICS: readonly MetricDefinition[] = [
     unit: 'tokens',
     direction: 'higher-is-better',
     k6: 'llamacpp_completion_tokens',
-    definition: 'Completion tokens per request (usage, or token-bearing chunks when the server sends none).'
+    definition:
+      'Completion tokens per request (usage, or token-bearing chunks when the server sends none).'
   },
   {
     id: 'truncated_rate',
@@ -134,7 +137,8 @@ export const METRICS: readonly MetricDefinition[] = [
     unit: 'tokens/s',
     direction: 'higher-is-better',
     k6: 'llamacpp_prompt_tokens_total_counter + completion (rate)',
-    definition: 'Prompt and completion tokens of successful requests divided by the measured window.'
+    definition:
+      'Prompt and completion tokens of successful requests divided by the measured window.'
   }
 ]
 

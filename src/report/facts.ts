@@ -5,7 +5,7 @@
  */
 import type { Comparison, MetricComparison, MetricVerdict, Verdict } from '../gate/types.js'
 import type { ResultsFile } from '../results/schema.js'
-import { formatCount, formatDuration, formatMs } from './format.js'
+import { formatCount, formatDuration } from './format.js'
 
 export interface VerdictStyle {
   /** For Markdown, where GitHub renders emoji. */
@@ -75,31 +75,12 @@ export function gatedRegressions(comparison: Comparison | null | undefined): Met
   return gatedMetrics(comparison).filter(metric => metric.verdict === 'regression')
 }
 
-/**
- * Every warning a reader should see, once each: the run's own, the comparison's, and the ones
- * the summary implies (a client bottleneck, estimated token counts) in case no one wrote them.
- */
+/** Every warning a reader should see, once each: the run's own and the comparison's. */
 export function collectWarnings(
   results: ResultsFile,
   comparison: Comparison | null | undefined
 ): string[] {
-  const all = [...results.warnings, ...(comparison?.warnings ?? [])]
-  // The engine may already have said the same thing in its own words.
-  const mentions = (needle: RegExp): boolean => all.some(warning => needle.test(warning))
-  const { client, totals } = results.summary
-  if (client.bottleneck && !mentions(/bottleneck/i)) {
-    all.push(
-      `The benchmarking client was a bottleneck (event-loop lag p99 ${formatMs(client.event_loop_lag.p99)}): ` +
-        'latencies include time the client spent busy; use a bigger runner or less concurrency.'
-    )
-  }
-  if (totals.completion_tokens_estimated && !mentions(/estimat/i)) {
-    all.push(
-      'The server sent no token usage for some requests: their completion tokens were estimated ' +
-        'from the streamed chunks, so token rates are approximate.'
-    )
-  }
-  return [...new Set(all)]
+  return [...new Set([...results.warnings, ...(comparison?.warnings ?? [])])]
 }
 
 export interface ErrorGroup {

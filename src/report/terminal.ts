@@ -354,7 +354,9 @@ export function renderTerminalSummary(
     if (warnings.length > 20) shown.push(`  … and ${warnings.length - 20} more`)
     sections.push(`Warnings:\n${shown.join('\n')}`)
   }
-  if (comparison) sections.push(...renderComparison(comparison))
-  sections.push(`Verdict: ${style.symbol} ${style.title}: ${sanitizeText(reason, 500)}`)
+  if (comparison) {
+    sections.push(...renderComparison(comparison))
+    sections.push(`Verdict: ${style.symbol} ${style.title}: ${sanitizeText(reason, 500)}`)
+  }
   return sections.join('\n\n')
 }
