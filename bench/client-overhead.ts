@@ -34,7 +34,8 @@ import {
   startStreamServer
 } from './stream-server.js'
 
-const CONCURRENCIES = [1, 8, 64, 256]
+/** `--concurrency 1,64` measures only those (quicker iterations while investigating). */
+const CONCURRENCIES = concurrencyArgument() ?? [1, 8, 64, 256]
 const RATIO_GOAL = 0.5
 const TTFT_P99_GOAL_MS = 1
 const TTFT_GOAL_CONCURRENCY = 64
@@ -50,6 +51,7 @@ const PACE = { firstMs: 20, intervalMs: 5, jitterMs: 10 }
 const TTFT_MAX_TOKENS = 8
 const TTFT_ROUNDS_PER_VU = 16
 const TTFT_MIN_REQUESTS = 64
+const TTFT_REPEATS = 3
 
 const PROMPTS: PreparedPrompt[] = [
   'Explain the difference between a process and a thread, with an example of when to use each.',
@@ -68,6 +70,13 @@ interface RateSample {
 interface RateFigures {
   engine: RateSample
   reference: RateSample
+  /** A second reference that also JSON.parses every event: the floor of any correct client. */
+  parsing: RateSample
+}
+
+interface TtftPair {
+  engine: TtftFigures
+  reference: TtftFigures
 }
 
 interface TtftFigures {
@@ -80,6 +89,16 @@ interface TtftFigures {
   /** Server first write → the engine's read stamp `firstTokenAt`. */
   receiveMs: number[]
   lagMs: number[]
+  /** p99 of the error in every repeat, the reported one included. */
+  p99s: number[]
+}
+
+function concurrencyArgument(): number[] | null {
+  const at = process.argv.indexOf('--concurrency')
+  if (at === -1) return null
+  const values = (process.argv[at + 1] ?? '').split(',').map(Number)
+  if (values.some(v => !Number.isInteger(v) || v < 1)) throw new Error('--concurrency wants 1,8,…')
+  return values
 }
 
 function chunksPerSecond(sample: RateSample): number {
@@ -171,14 +190,15 @@ async function engineRate(server: StreamServerHandle, c: number, n: number): Pro
 async function referenceRate(
   server: StreamServerHandle,
   c: number,
-  n: number
+  n: number,
+  parse = false
 ): Promise<RateSample> {
   const settings = benchSettings(server.baseUrl, c, n, RATE_MAX_TOKENS)
   const url = `${server.baseUrl}/chat/completions`
   const headers = requestHeaders(settings.request)
   const bodies = PROMPTS.map(p => JSON.stringify(buildRequestBody(settings.request, p.prompt)))
   const agent = new Agent({ connections: c, pipelining: 1 })
-  const readOne = (id: number) => readEvents(agent, url, headers, bodies[id % bodies.length])
+  const readOne = (id: number) => readEvents(agent, url, headers, bodies[id % bodies.length], parse)
   try {
     await closedLoop(c, c, readOne)
     await server.stats()
@@ -220,13 +240,16 @@ async function readEvents(
   agent: Agent,
   url: string,
   headers: Record<string, string>,
-  body: string
+  body: string,
+  parse: boolean
 ): Promise<number> {
   const res = await request(url, { method: 'POST', headers, body, dispatcher: agent })
   let events = 0
   let endsWithLf = false
+  const parser = parse ? parsingCounter() : null
   // A separator may straddle two reads: a read ending in `\n` followed by one starting with `\n`.
   res.body.on('data', (buf: Buffer) => {
+    if (parser !== null) return void (events += parser(buf))
     if (endsWithLf && buf[0] === LF) events++
     for (let i = buf.indexOf(SEPARATOR); i !== -1; i = buf.indexOf(SEPARATOR, i + 2)) events++
     endsWithLf = buf[buf.length - 1] === LF
@@ -239,6 +262,17 @@ async function readEvents(
   return events
 }
 
+/** Splits events on `\n\n` and JSON.parses each data payload; returns the events completed. */
+function parsingCounter(): (buf: Buffer) => number {
+  let pending = ''
+  return buf => {
+    const parts = (pending + buf.toString('utf8')).split('\n\n')
+    pending = parts.pop() ?? ''
+    for (const part of parts) if (part !== 'data: [DONE]') JSON.parse(part.slice(6))
+    return parts.length
+  }
+}
+
 function rateRequests(c: number): number {
   return Math.max(2 * c, RATE_MIN_REQUESTS)
 }
@@ -248,12 +282,14 @@ async function chunkRate(server: StreamServerHandle, c: number): Promise<RateFig
   const n = rateRequests(c)
   const engines: RateSample[] = []
   const references: RateSample[] = []
+  const parsing: RateSample[] = []
   for (let round = 0; round < RATE_ROUNDS; round++) {
     if (round % 2 === 0) references.push(await referenceRate(server, c, n))
     engines.push(await engineRate(server, c, n))
+    parsing.push(await referenceRate(server, c, n, true))
     if (round % 2 === 1) references.push(await referenceRate(server, c, n))
   }
-  return { engine: fastest(engines), reference: fastest(references) }
+  return { engine: fastest(engines), reference: fastest(references), parsing: fastest(parsing) }
 }
 
 /** The best of the rounds: noise on a shared machine only ever slows a run down. */
@@ -261,38 +297,139 @@ function fastest(samples: RateSample[]): RateSample {
   return samples.reduce((a, b) => (chunksPerSecond(b) > chunksPerSecond(a) ? b : a))
 }
 
-async function ttftError(server: StreamServerHandle, c: number): Promise<TtftFigures> {
-  const n = Math.max(TTFT_ROUNDS_PER_VU * c, TTFT_MIN_REQUESTS)
-  const settings = benchSettings(server.baseUrl, c, n, TTFT_MAX_TOKENS, { bench: PACE })
+/**
+ * The run with the lowest p99 of TTFT_REPEATS: other processes on the machine only ever add
+ * delay (to the client or the server), never remove it. The p99 of every run is kept.
+ */
+/**
+ * Reference and engine alternate, TTFT_REPEATS times each; each reports the run with the lowest
+ * p99, because other processes on the machine only ever add delay, never remove it.
+ */
+async function ttftError(server: StreamServerHandle, c: number): Promise<TtftPair> {
+  const engines: TtftFigures[] = []
+  const references: TtftFigures[] = []
+  for (let i = 0; i < TTFT_REPEATS; i++) {
+    references.push(await referenceTtft(server, c))
+    engines.push(await engineTtft(server, c))
+  }
+  return { engine: bestP99(engines), reference: bestP99(references) }
+}
+
+function bestP99(runs: TtftFigures[]): TtftFigures {
+  const p99 = (t: TtftFigures) => distribution(t.errorMs).p99 ?? Infinity
+  const best = runs.reduce((a, b) => (p99(b) < p99(a) ? b : a))
+  return { ...best, p99s: runs.map(p99) }
+}
+
+function ttftRequests(c: number): number {
+  return Math.max(TTFT_ROUNDS_PER_VU * c, TTFT_MIN_REQUESTS)
+}
+
+async function engineTtft(server: StreamServerHandle, c: number): Promise<TtftFigures> {
+  const settings = benchSettings(server.baseUrl, c, ttftRequests(c), TTFT_MAX_TOKENS, {
+    bench: PACE
+  })
   const writes = watchRequestWrites()
-  const run = await engineRun(settings).finally(() => writes.stop())
-  const writeHr = matchWrites(run.result.requests, writes.byPort)
+  const { result, originHr } = await engineRun(settings).finally(() => writes.stop())
+  const samples = result.requests.map(record => ({
+    measured: record.phase === 'measured',
+    sentHr: originHr + record.sentAt,
+    firstReadHr: originHr + (record.firstTokenAt ?? NaN),
+    stamps: serverStamps(record)
+  }))
+  return ttftFigures(samples, writes.byPort, result.eventLoopLagMs)
+}
+
+/** The minimal reader's TTFT: stamped before `request()` and at the first body read. */
+async function referenceTtft(server: StreamServerHandle, c: number): Promise<TtftFigures> {
+  const settings = benchSettings(server.baseUrl, c, 0, TTFT_MAX_TOKENS, { bench: PACE })
+  const url = `${server.baseUrl}/chat/completions`
+  const headers = requestHeaders(settings.request)
+  const bodies = PROMPTS.map(p => JSON.stringify(buildRequestBody(settings.request, p.prompt)))
+  const agent = new Agent({ connections: c, pipelining: 1 })
+  const samples: TtftSample[] = []
+  const readOne = (measured: boolean) => async (id: number) => {
+    samples.push({
+      measured,
+      ...(await firstRead(agent, url, headers, bodies[id % bodies.length]))
+    })
+    return 0
+  }
+  const writes = watchRequestWrites()
+  const lag = sampleEventLoopLag()
+  try {
+    await closedLoop(c, c, readOne(false))
+    await closedLoop(c, ttftRequests(c), readOne(true))
+  } finally {
+    writes.stop()
+    await agent.close()
+  }
+  return ttftFigures(samples, writes.byPort, lag.stop())
+}
+
+const STAMPS_PATTERN = /"timings":(\{[^}]*\})/
+
+async function firstRead(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string
+): Promise<Omit<TtftSample, 'measured'>> {
+  const sentHr = hrMs()
+  const res = await request(url, { method: 'POST', headers, body, dispatcher: agent })
+  let firstReadHr = NaN
+  let tail = ''
+  res.body.on('data', (buf: Buffer) => {
+    if (Number.isNaN(firstReadHr)) firstReadHr = hrMs()
+    // Only the end is kept, for the server's stamps; read after the stream, never while timing.
+    tail = (tail + buf.toString('latin1')).slice(-4096)
+  })
+  await new Promise<void>((resolve, reject) => {
+    res.body.once('end', resolve)
+    res.body.once('error', reject)
+  })
+  const match = STAMPS_PATTERN.exec(tail)
+  if (match === null) throw new Error('reference read found no server stamps')
+  return { sentHr, firstReadHr, stamps: JSON.parse(match[1]) as ServerStamps }
+}
+
+/** One request's TTFT as both sides saw it, on the shared monotonic clock (ms). */
+interface TtftSample {
+  measured: boolean
+  sentHr: number
+  firstReadHr: number
+  stamps: ServerStamps
+}
+
+function ttftFigures(
+  samples: TtftSample[],
+  writesByPort: Map<number, number[]>,
+  lagMs: number[]
+): TtftFigures {
+  const writeHr = matchWrites(samples, writesByPort)
   const figures: TtftFigures = {
     errorMs: [],
     queueMs: [],
     wireMs: [],
     receiveMs: [],
-    lagMs: run.result.eventLoopLagMs
+    lagMs,
+    p99s: []
   }
-  for (const record of measured(run.result)) {
-    const stamps = serverStamps(record)
-    const sentHr = run.originHr + record.sentAt
-    const written = writeHr.get(record) ?? NaN
-    figures.errorMs.push(
-      record.firstTokenAt! - record.sentAt - stamps.bench_arrival_to_first_write_ms
-    )
+  for (const sample of samples.filter(x => x.measured)) {
+    const { sentHr, firstReadHr, stamps } = sample
+    const written = writeHr.get(sample) ?? NaN
+    figures.errorMs.push(firstReadHr - sentHr - stamps.bench_arrival_to_first_write_ms)
     figures.queueMs.push(written - sentHr)
     figures.wireMs.push(stamps.bench_arrival_hr_ms - written)
-    figures.receiveMs.push(run.originHr + record.firstTokenAt! - stamps.bench_first_write_hr_ms)
+    figures.receiveMs.push(firstReadHr - stamps.bench_first_write_hr_ms)
   }
+  if (figures.errorMs.some(x => !isFinite(x))) throw new Error('a request has no first token')
   return figures
 }
 
 function serverStamps(record: RequestRecord): ServerStamps {
   const stamps = record.timings as unknown as ServerStamps | null
-  if (stamps === null || record.firstTokenAt === null) {
-    throw new Error(`request ${record.id} has no first token or no server stamps`)
-  }
+  if (stamps === null) throw new Error(`request ${record.id} has no server stamps`)
   return stamps
 }
 
@@ -320,20 +457,20 @@ const SEND_HEADERS = 'undici:client:sendHeaders'
  * server; the server names the connection by the client's port.
  */
 function matchWrites(
-  records: RequestRecord[],
+  samples: TtftSample[],
   byPort: Map<number, number[]>
-): Map<RequestRecord, number> {
-  const arrivals = new Map<number, RequestRecord[]>()
-  for (const record of records) {
-    const port = serverStamps(record).bench_client_port
-    arrivals.set(port, [...(arrivals.get(port) ?? []), record])
+): Map<TtftSample, number> {
+  const arrivals = new Map<number, TtftSample[]>()
+  for (const sample of samples) {
+    const port = sample.stamps.bench_client_port
+    arrivals.set(port, [...(arrivals.get(port) ?? []), sample])
   }
-  const matched = new Map<RequestRecord, number>()
+  const matched = new Map<TtftSample, number>()
   for (const [port, list] of arrivals) {
     const writes = byPort.get(port) ?? []
     if (writes.length !== list.length) continue
-    list.sort((a, b) => serverStamps(a).bench_arrival_hr_ms - serverStamps(b).bench_arrival_hr_ms)
-    list.forEach((record, k) => matched.set(record, writes[k]))
+    list.sort((a, b) => a.stamps.bench_arrival_hr_ms - b.stamps.bench_arrival_hr_ms)
+    list.forEach((sample, k) => matched.set(sample, writes[k]))
   }
   return matched
 }
@@ -350,6 +487,10 @@ interface Row {
 
 const ms = (value: number | null) => (value === null ? '—' : value.toFixed(3))
 const lagText = (d: Distribution) => `${ms(d.med)} / ${ms(d.p99)} / ${ms(d.max)}`
+const splitText = (values: number[]) => {
+  const d = distribution(values.filter(isFinite))
+  return `${d.med?.toFixed(2) ?? '—'}, ${d.p99?.toFixed(2) ?? '—'}`
+}
 const verdict = (ok: boolean): Row['result'] => (ok ? 'PASS' : 'MISS')
 
 function rateRows(c: number, rate: RateFigures): Row[] {
@@ -368,6 +509,15 @@ function rateRows(c: number, rate: RateFigures): Row[] {
       result: verdict(ratio >= RATIO_GOAL)
     },
     {
+      figure: '  vs a reader that JSON.parses',
+      c,
+      engine: Math.round(engine).toLocaleString('en-US'),
+      reference: Math.round(chunksPerSecond(rate.parsing)).toLocaleString('en-US'),
+      ratio: (engine / chunksPerSecond(rate.parsing)).toFixed(2),
+      goal: 'info: the floor of parsing',
+      result: ''
+    },
+    {
       figure: 'lag p50/p99/max, saturated (ms)',
       c,
       engine: lagText(lag),
@@ -379,42 +529,48 @@ function rateRows(c: number, rate: RateFigures): Row[] {
   ]
 }
 
-function ttftRows(c: number, t: TtftFigures): Row[] {
+function ttftRows(c: number, { engine: t, reference: r }: TtftPair): Row[] {
   const error = distribution(t.errorMs)
+  const refError = distribution(r.errorMs)
   const lag = distribution(t.lagMs)
   const gated = c === TTFT_GOAL_CONCURRENCY
   const lagOk = (lag.p99 ?? 0) <= BOTTLENECK_LAG_P99_MS && (lag.max ?? 0) <= BOTTLENECK_LAG_MAX_MS
-  const row = (figure: string, engine: string, goal: string, result: Row['result']): Row => ({
+  const runs = (x: TtftFigures) => x.p99s.map(v => v.toFixed(2)).join(', ')
+  const row = (figure: string, cells: Partial<Row>): Row => ({
     figure,
     c,
-    engine,
+    engine: '',
     reference: '',
     ratio: '',
-    goal,
-    result
+    goal: '',
+    result: '',
+    ...cells
   })
+  const split = (x: TtftFigures) => [x.queueMs, x.wireMs, x.receiveMs].map(splitText).join(' | ')
   return [
-    row('TTFT error p50 (ms)', ms(error.med), '', ''),
-    row(
-      'TTFT error p99 (ms)',
-      ms(error.p99),
-      gated ? `≤ ${TTFT_P99_GOAL_MS}` : 'info',
-      gated ? verdict((error.p99 ?? Infinity) <= TTFT_P99_GOAL_MS) : ''
-    ),
-    row(
-      '  queue / wire / receive p99 (ms)',
-      [t.queueMs, t.wireMs, t.receiveMs]
-        .map(v => ms(distribution(v.filter(isFinite)).p99))
-        .join(' / '),
-      'info: where the error is',
-      ''
-    ),
-    row(
-      'lag p50/p99/max, paced (ms)',
-      lagText(lag),
-      `p99 ≤ ${BOTTLENECK_LAG_P99_MS}, max ≤ ${BOTTLENECK_LAG_MAX_MS}`,
-      verdict(lagOk)
-    )
+    row('TTFT error p50 (ms)', {
+      engine: ms(error.med),
+      reference: ms(refError.med),
+      goal: `n=${error.n}; best p99 of ${t.p99s.length} runs`
+    }),
+    row('TTFT error p99 (ms)', {
+      engine: ms(error.p99),
+      reference: ms(refError.p99),
+      goal: gated ? `≤ ${TTFT_P99_GOAL_MS}` : 'info',
+      result: gated ? verdict((error.p99 ?? Infinity) <= TTFT_P99_GOAL_MS) : ''
+    }),
+    row('  p99 of every run (ms)', { engine: runs(t), reference: runs(r) }),
+    row('  queue|wire|receive p50,p99', {
+      engine: split(t),
+      reference: split(r),
+      goal: 'info: where the error is'
+    }),
+    row('lag p50/p99/max, paced (ms)', {
+      engine: lagText(lag),
+      reference: lagText(distribution(r.lagMs)),
+      goal: `p99 ≤ ${BOTTLENECK_LAG_P99_MS}, max ≤ ${BOTTLENECK_LAG_MAX_MS}`,
+      result: verdict(lagOk)
+    })
   ]
 }
 
@@ -464,12 +620,12 @@ function loadNote(before: number): string {
 
 function summaryJson(
   rates: Map<number, RateFigures>,
-  ttfts: Map<number, TtftFigures>,
+  ttfts: Map<number, TtftPair>,
   pass: boolean
 ): string {
   const results = CONCURRENCIES.map(c => {
     const rate = rates.get(c)!
-    const t = ttfts.get(c)!
+    const { engine: t, reference: r } = ttfts.get(c)!
     const error = distribution(t.errorMs)
     const lag = distribution(t.lagMs)
     const saturatedLag = distribution(rate.engine.lagMs)
@@ -478,9 +634,18 @@ function summaryJson(
       engine_chunks_per_s: Math.round(chunksPerSecond(rate.engine)),
       reference_chunks_per_s: Math.round(chunksPerSecond(rate.reference)),
       ratio: Number((chunksPerSecond(rate.engine) / chunksPerSecond(rate.reference)).toFixed(3)),
+      parsing_reader_chunks_per_s: Math.round(chunksPerSecond(rate.parsing)),
       ttft_error_p50_ms: error.med,
       ttft_error_p99_ms: error.p99,
       ttft_requests: error.n,
+      ttft_error_p99_runs_ms: t.p99s,
+      reference_ttft_error_p50_ms: distribution(r.errorMs).med,
+      reference_ttft_error_p99_ms: distribution(r.errorMs).p99,
+      ttft_split_p99_ms: {
+        queue: distribution(t.queueMs.filter(isFinite)).p99,
+        wire: distribution(t.wireMs.filter(isFinite)).p99,
+        receive: distribution(t.receiveMs.filter(isFinite)).p99
+      },
       lag_paced_ms: { p50: lag.med, p99: lag.p99, max: lag.max },
       lag_saturated_ms: { p50: saturatedLag.med, p99: saturatedLag.p99, max: saturatedLag.max }
     }
@@ -500,7 +665,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]
   const server = await startStreamServer()
   const rates = new Map<number, RateFigures>()
-  const ttfts = new Map<number, TtftFigures>()
+  const ttfts = new Map<number, TtftPair>()
   try {
     await warmUp(server)
     for (const c of CONCURRENCIES) rates.set(c, await chunkRate(server, c))
