@@ -11,6 +11,7 @@ import { describe, expect, it } from '@jest/globals'
 
 import { SETTING_NAMES, parseSettings } from '../../src/config/parse.js'
 import { DEFAULT_SETTINGS } from '../../src/config/settings.js'
+import { DEFAULT_CONFIDENCE } from '../../src/gate/compare.js'
 import { GATE_DEFAULTS, GATE_INPUT_NAMES, readConfig } from '../../src/action/inputs.js'
 
 interface ActionYml {
@@ -111,6 +112,10 @@ describe('action.yml', () => {
     expect(fromYml).toEqual(readConfig({}))
   })
 
+  it("uses the gate's default confidence", () => {
+    expect(Number(GATE_DEFAULTS.confidence)).toBe(DEFAULT_CONFIDENCE)
+  })
+
   it('describes every output', () => {
     for (const name of ['verdict', 'regressions', 'results-file', 'summary-file', 'ttft-p95-ms']) {
       expect(actionYml.outputs[name]?.description).toBeTruthy()
@@ -159,6 +164,8 @@ describe('readConfig', () => {
   })
 
   it.each([
+    ['thresholds', 'ttft p95 10%', "'thresholds' line 1 must be"],
+    ['thresholds', 'ttft.p95: 10%\nnot_a_metric: 1%', "'thresholds' line 2"],
     ['server-url', 'localhost:8080', "'server-url' must be an http(s) URL"],
     ['n-prompts', '0', "'n-prompts' must be a whole number of at least 1 but got '0'"],
     ['max-tokens', '12.5', "'max-tokens' must be a whole number of at least 1 but got '12.5'"],

@@ -46,7 +46,10 @@ export async function run(): Promise<string | null> {
   try {
     const results = await benchmark(config, cancel.signal)
     const cancelled = cancel.signal.aborted
-    const baseline = await loadBaseline(config, context, results.fingerprint.hash)
+    // A cancelled job has seconds left and its verdict is `failed` whatever the baseline says.
+    const baseline: LoadedBaseline = cancelled
+      ? { file: null, source: null }
+      : await loadBaseline(config, context, results.fingerprint.hash)
     const comparison = compare(config, context, results, baseline.file)
     await report(config, context, results, comparison, baseline)
     if (!cancelled) await saveBaselineWhenDue(config, context, results, baseline.file)
