@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { describe, expect, it } from '@jest/globals'
+import { parse } from 'yaml'
 
 import { SETTING_NAMES, parseSettings } from '../../src/config/parse.js'
 import { DEFAULT_SETTINGS } from '../../src/config/settings.js'
@@ -20,52 +21,7 @@ interface ActionYml {
   runs: { using: string; main: string }
 }
 
-const actionYml = readActionYml(readFileSync('action.yml', 'utf8'))
-
-/**
- * Reads the subset of YAML that action.yml uses (maps nested by two-space indents, quoted
- * one-line scalars, `>-` and `|-` block scalars), so the test needs no YAML library.
- */
-function readActionYml(text: string): ActionYml {
-  const root: Record<string, unknown> = {}
-  const stack: { indent: number; map: Record<string, unknown> }[] = [{ indent: -1, map: root }]
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^( *)([\w-]+):\s*(.*)$/.exec(lines[i])
-    if (!match || /^\s*#/.test(lines[i])) continue
-    const [, { length: indent }, key, value] = match
-    while (stack.at(-1)!.indent >= indent) stack.pop()
-    const parent = stack.at(-1)!.map
-    if (value === '') {
-      const map: Record<string, unknown> = {}
-      parent[key] = map
-      stack.push({ indent, map })
-    } else if (value === '>-' || value === '|-') {
-      const block: string[] = []
-      while (
-        i + 1 < lines.length &&
-        /^\s*$|^ +/.test(lines[i + 1]) &&
-        indentOf(lines[i + 1]) > indent
-      ) {
-        block.push(lines[++i].trim())
-      }
-      parent[key] = block.join(value === '>-' ? ' ' : '\n')
-    } else {
-      parent[key] = scalar(value)
-    }
-  }
-  return root as unknown as ActionYml
-}
-
-function indentOf(line: string): number {
-  return line.trim() === '' ? Infinity : line.length - line.trimStart().length
-}
-
-function scalar(value: string): string {
-  if (value.startsWith("'")) return value.slice(1, -1).replace(/''/g, "'")
-  if (value.startsWith('"')) return JSON.parse(value) as string
-  return value
-}
+const actionYml = parse(readFileSync('action.yml', 'utf8')) as ActionYml
 
 /** The env the runner gives a step: every input as `INPUT_<NAME>`. */
 function inputEnv(inputs: Record<string, string>): NodeJS.ProcessEnv {

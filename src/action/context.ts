@@ -22,6 +22,8 @@ export interface RunContext {
   /** The commit the baseline is measured at: the pull request's head, else GITHUB_SHA. */
   commit: string
   ref: string
+  /** On a `workflow_run` event: the head commit the triggering run built. */
+  workflowRunHeadSha: string | null
 }
 
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target'])
@@ -49,7 +51,9 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     runId: env.GITHUB_RUN_ID ?? 'local',
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
     commit: pr?.head?.sha ?? env.GITHUB_SHA ?? '',
-    ref
+    ref,
+    workflowRunHeadSha:
+      eventName === 'workflow_run' ? (payload.workflow_run?.head_sha ?? null) : null
   }
 }
 
@@ -67,6 +71,7 @@ interface Payload {
   number?: number
   pull_request?: unknown
   repository?: { full_name?: string; default_branch?: string }
+  workflow_run?: { head_sha?: string }
 }
 
 function readPayload(file: string | undefined): Payload {

@@ -24,7 +24,10 @@ export const GATE_INPUT_NAMES = [
   'baseline-file',
   'history',
   'results-file',
-  'summary-file'
+  'summary-file',
+  'comment-file',
+  'post-comment-file',
+  'pull-request'
 ] as const
 
 export type GateInputName = (typeof GATE_INPUT_NAMES)[number]
@@ -45,6 +48,11 @@ export interface ActionConfig {
   history: number
   resultsFile: string
   summaryFile: string
+  /** Where the pull-request comment's Markdown is written, on every run. */
+  commentFile: string
+  /** Fork-safe mode: only post this file as the comment on `pullRequest`, run nothing. */
+  postCommentFile: string | null
+  pullRequest: string
 }
 
 /**
@@ -62,7 +70,10 @@ export const GATE_DEFAULTS: Record<GateInputName, string> = {
   'baseline-file': '',
   history: '20',
   'results-file': 'llm-bench-results.json',
-  'summary-file': 'llm-bench-summary.md'
+  'summary-file': 'llm-bench-summary.md',
+  'comment-file': 'llm-bench-comment.md',
+  'post-comment-file': '',
+  'pull-request': ''
 }
 
 /**
@@ -102,7 +113,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ActionConfig {
     baselineFile: baselineFile(gate('baseline-file')),
     history: history(gate('history')),
     resultsFile: filePath('results-file', gate('results-file')),
-    summaryFile: filePath('summary-file', gate('summary-file'))
+    summaryFile: filePath('summary-file', gate('summary-file')),
+    commentFile: filePath('comment-file', gate('comment-file')),
+    postCommentFile: gate('post-comment-file') || null,
+    pullRequest: gate('pull-request')
   }
 }
 

@@ -30,6 +30,7 @@ import {
 import { isPullRequestEvent, readRunContext, type RunContext } from './context.js'
 import { restoreDatasetCaches, saveDatasetCaches } from './dataset-cache.js'
 import { maskSecrets, readConfig, type ActionConfig } from './inputs.js'
+import { postCommentFile } from './post-comment.js'
 import { actionsLogger } from './logger.js'
 import { headlineFigures, regressionsOf, setOutputs } from './outputs.js'
 import { trendPoints } from './trend.js'
@@ -42,6 +43,10 @@ export async function run(): Promise<string | null> {
   maskSecrets()
   const config = readConfig()
   const context = readRunContext()
+  if (config.postCommentFile) {
+    await postCommentFile(config, context, config.postCommentFile)
+    return null
+  }
   const cancel = cancelOnSignals()
   try {
     const results = await benchmark(config, cancel.signal)
@@ -150,15 +155,19 @@ async function report(
   await writeJobSummary(summary)
   await mkdir(dirname(resolve(config.summaryFile)), { recursive: true })
   await writeFile(config.summaryFile, summary)
+  const commentBody = renderPrComment(input)
+  await mkdir(dirname(resolve(config.commentFile)), { recursive: true })
+  await writeFile(config.commentFile, commentBody)
   setOutputs({
     verdict: comparison.verdict,
     regressions: JSON.stringify(regressionsOf(comparison)),
     'results-file': resolve(config.resultsFile),
     'summary-file': resolve(config.summaryFile),
+    'comment-file': resolve(config.commentFile),
     ...headlineFigures(results)
   })
   annotate(config, comparison)
-  await comment(config, context, input)
+  await comment(config, context, commentBody)
 }
 
 /** The job summary needs GITHUB_STEP_SUMMARY, which only a runner sets. */
@@ -182,11 +191,7 @@ function annotate(config: ActionConfig, comparison: Comparison): void {
   }
 }
 
-async function comment(
-  config: ActionConfig,
-  context: RunContext,
-  input: ReportInput
-): Promise<void> {
+async function comment(config: ActionConfig, context: RunContext, body: string): Promise<void> {
   if (!isPullRequestEvent(context)) {
     core.debug(`no pull-request comment on a '${context.eventName}' event`)
     return
@@ -208,7 +213,7 @@ async function comment(
     repo: context.repo,
     issueNumber: context.pullRequestNumber
   }
-  await upsertPrComment(octokit, target, config.name, renderPrComment(input), actionsLogger)
+  await upsertPrComment(octokit, target, config.name, body, actionsLogger)
 }
 
 async function saveBaselineWhenDue(
