@@ -132,6 +132,25 @@ describe('compareRuns', () => {
     )
   })
 
+  it('measures the limit against the history’s mean, not the newest run, once it has one', () => {
+    // the newest base run happens to be 8% slow; the mean of the four is 2% slow
+    const history = [0.98, 1.0, 1.0, 1.08].map((scale, i) => run({ ttftScale: scale, seed: i + 2 }))
+    const comparison = compareRuns(
+      baseline(...history),
+      current({ ttftScale: 1.06, seed: 9 }),
+      options
+    )
+    const ttft = metric(comparison.metrics, 'ttft.med')
+    const figures = history.map(r => r.summary.distributions.ttft.med as number)
+    const mean = figures.reduce((total, f) => total + f, 0) / figures.length
+    expect(ttft.baseline).toBeCloseTo(mean, 6)
+    expect(ttft.relativeChange).toBeCloseTo((ttft.current as number) / mean - 1, 10)
+    expect(ttft.explanation).toContain('against the mean of 4 baseline runs')
+    const [low, high] = ttft.relativeChangeCi as [number, number]
+    expect(low).toBeLessThan(ttft.relativeChange as number)
+    expect(high).toBeGreaterThan(ttft.relativeChange as number)
+  })
+
   describe('throughput', () => {
     function slowerThroughput(): CurrentRun {
       const slow = current({})

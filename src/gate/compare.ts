@@ -204,7 +204,7 @@ function beyondNoiseBetter(
   return -worseBy(definition, noise.mean, current) - noise.halfWidth
 }
 
-function throughputCi(
+function historyCi(
   relativeChange: number | null,
   noise: HistoryNoise | null,
   confidence: number
@@ -222,9 +222,10 @@ function noiseText(noise: HistoryNoise): string {
 }
 
 /**
- * One metric against the newest base run. A change worse than its limit is a regression only
- * when it is also significant (rank test or proportion test, in the worse direction) and, once
- * the history is long enough, outside the history's noise band. Throughputs have no
+ * One metric against the newest base run, or against the mean of the history once it is long
+ * enough to measure its noise. A change worse than its limit is a regression only when it is
+ * also significant (rank test or proportion test against the newest run, in the worse
+ * direction) and, with a history, outside the history's noise band. Throughputs have no
  * per-request samples: without a history they are judged by the limit alone and can at most
  * be inconclusive.
  */
@@ -237,16 +238,19 @@ function compareMetric(
   settings: Settings
 ): MetricComparison {
   const newest = baseline.runs[baseline.runs.length - 1]
-  const baseFigure = runFigure(newest, definition, stat)
+  const figures = baseline.runs
+    .map(run => runFigure(run, definition, stat))
+    .filter((f): f is number => f !== null)
+  const noise = historyNoise(figures, settings.confidence, settings.minHistoryForNoise)
+  // With a history, the reference is its mean: one base run carries the whole run-to-run noise
+  // of the runner (σ), the mean of n runs σ/√n, so the limit no longer hangs on one run's luck.
+  const newestFigure = runFigure(newest, definition, stat)
+  const baseFigure = noise && newestFigure !== null ? noise.mean : newestFigure
   const currentFigure = runFigure(current, definition, stat)
   const relativeChange =
     baseFigure !== null && currentFigure !== null && baseFigure !== 0
       ? currentFigure / baseFigure - 1
       : null
-  const figures = baseline.runs
-    .map(run => runFigure(run, definition, stat))
-    .filter((f): f is number => f !== null)
-  const noise = historyNoise(figures, settings.confidence, settings.minHistoryForNoise)
   const partial = {
     metric: definition.id,
     stat,
@@ -264,11 +268,14 @@ function compareMetric(
     test: SignificanceTest | null = null
   ): MetricComparison => ({
     ...partial,
-    relativeChangeCi: test
-      ? test.ci
-      : definition.kind === 'throughput'
-        ? throughputCi(relativeChange, noise, settings.confidence)
-        : null,
+    // With a history, the interval of its run-to-run noise: a bootstrap of two runs' requests
+    // knows nothing of the runner's speed, which all of a run's requests share.
+    relativeChangeCi:
+      noise !== null
+        ? historyCi(relativeChange, noise, settings.confidence)
+        : test
+          ? test.ci
+          : null,
     pValue: test?.pValue ?? null,
     verdict,
     explanation
@@ -279,12 +286,9 @@ function compareMetric(
       `${name}: no figure in the ${baseFigure === null ? 'baseline' : 'current run'}.`
     )
   }
-  const change = changeText({
-    threshold,
-    baseline: baseFigure,
-    current: currentFigure,
-    relativeChange
-  })
+  const change =
+    changeText({ threshold, baseline: baseFigure, current: currentFigure, relativeChange }) +
+    (noise ? ` against the mean of ${noise.runs} baseline runs` : '')
   const worse = worseByLimitUnit(threshold, definition, baseFigure, currentFigure)
   if (worse === null)
     return result('inconclusive', `${name}: the baseline is 0, so a relative change is undefined.`)
@@ -336,7 +340,7 @@ function compareMetric(
           newest,
           current,
           settings.confidence,
-          threshold !== null
+          threshold !== null && noise === null
         )
       : rateTest(definition, newest, current, settings.confidence)
   if (!isWorse && !isBetter)
@@ -486,8 +490,9 @@ function verdictReason(metrics: readonly MetricComparison[]): {
  * In plain words: a run that did not complete fails. Without a baseline there is nothing to
  * compare and the run passes (`no-baseline`). A baseline made with other settings is
  * `not-comparable` and the differing settings are listed. Otherwise every gated metric is
- * compared with the newest baseline run, and it regresses only when all of these hold:
- * (a) it is worse than its limit (a share of the baseline figure, or a difference in the
+ * compared with the newest baseline run or, once the baseline holds `minHistoryForNoise` runs,
+ * with the mean of their figures, and it regresses only when all of these hold:
+ * (a) it is worse than its limit (a share of that reference figure, or a difference in the
  * metric's unit); (b) the difference is statistically significant at `confidence`, in the worse
  * direction: a Mann-Whitney U test on the per-request values of both runs for distributions, a
  * two-proportion test for rates (throughputs have no per-request values and skip this test);
