@@ -365,21 +365,37 @@ describe('the action, end to end', () => {
     expect(warning).toContain('older than this llm-bench reads')
   })
 
-  it('restores a downloaded dataset and its prepared prompts instead of downloading again', async () => {
+  it('downloads a URL dataset once; the second run restores only the prepared prompt set', async () => {
     const server = await simServer()
     const downloads = await serveDataset()
     const inputs = { 'server-url': server.url, dataset: downloads.url }
     expectExit(await runAction('push', inputs), 0)
     expect(downloads.requests()).toBe(1)
-    const keys = cacheService.entries().map(entry => entry.key)
-    expect(keys.filter(key => key.startsWith('llm-bench-dataset-'))).toHaveLength(1)
-    expect(keys.filter(key => key.startsWith('llm-bench-prepared-'))).toHaveLength(1)
+    const entry = (prefix: string) => {
+      const found = cacheService.entries().filter(e => e.key.startsWith(prefix))
+      expect(found).toHaveLength(1)
+      return found[0]
+    }
+    const download = entry('llm-bench-dataset-')
+    const prepared = entry('llm-bench-prepared-')
+    const firstCalls = cacheService.calls.length
     const second = await runAction('push', inputs)
     expectExit(second, 0)
     expect(downloads.requests()).toBe(1)
-    expect(JSON.parse(second.results).dataset.fromPreparedCache).toBe(true)
-    expect(second.stdout).toContain('Restored the dataset download from the Actions cache')
-    // Nothing new to save: the caches held both already.
+    const dataset = JSON.parse(second.results).dataset
+    expect(dataset).toMatchObject({ fromPreparedCache: true, path: null, prompts: 40 })
+    expect(dataset.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(dataset.bytes).toBe(readFileSync(DATASET).length)
+    expect(second.stdout).toContain('Restored the prepared prompt set from the Actions cache')
+    expect(second.stdout).not.toContain('the dataset download')
+    // The service saw the prepared set's blob fetched, never the download's 673 MB stand-in.
+    const fetched = cacheService.calls
+      .slice(firstCalls)
+      .filter(call => call.method === 'GET')
+      .map(call => call.path)
+    expect(fetched.some(path => path.includes(prepared.blobId))).toBe(true)
+    expect(fetched.some(path => path.includes(download.blobId))).toBe(false)
+    // Nothing new to save: the cache held the prepared set already.
     expect(
       cacheService.entries().filter(e => !e.key.startsWith('llm-bench-baseline-'))
     ).toHaveLength(2)

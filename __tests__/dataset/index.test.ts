@@ -1,7 +1,7 @@
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { copyFile, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -97,7 +97,7 @@ describe('prepareDataset', () => {
     const settings = await settingsFor(SAMPLE_PATH)
     await prepareDataset(settings, new MemoryLogger())
     const { preparedDir } = datasetCachePaths(settings)
-    await writeFile(join(preparedDir, `${preparedCacheKey(SAMPLE_SHA, settings)}.json`), '{"vers')
+    await writeFile(join(preparedDir, `${preparedCacheKey(settings, SAMPLE_SHA)}.json`), '{"vers')
     const log = new MemoryLogger()
     const again = await prepareDataset(settings, log)
     expect(again.facts.fromPreparedCache).toBe(false)
@@ -158,26 +158,101 @@ describe('prepareDataset', () => {
     expect(error).toBeInstanceOf(UserError)
     expect(error.message).toMatch(message)
   })
+})
 
-  it('downloads a URL once, then uses the download and the prepared set', async () => {
-    let hits = 0
-    const server = createServer((_req, res) => {
-      hits++
-      res.writeHead(200, { 'content-length': SAMPLE.length }).end(SAMPLE)
+/** The sample served on loopback, counting requests. */
+async function serveSample(): Promise<{
+  url: string
+  hits: () => number
+  close: () => Promise<void>
+}> {
+  let hits = 0
+  const server = createServer((_req, res) => {
+    hits++
+    res.writeHead(200, { 'content-length': SAMPLE.length }).end(SAMPLE)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ShareGPT.json`
+  return {
+    url,
+    hits: () => hits,
+    close: () => new Promise<void>(resolve => server.close(() => resolve()))
+  }
+}
+
+describe('prepareDataset with a URL', () => {
+  let served: Awaited<ReturnType<typeof serveSample>>
+  beforeEach(async () => (served = await serveSample()))
+  afterEach(() => served.close())
+
+  /** Downloads and prepares once, then deletes the download: only the prepared set is left. */
+  async function preparedOnly(extra: Partial<DatasetSettings> = {}) {
+    const settings = await settingsFor(served.url, extra)
+    const first = await prepareDataset(settings, new MemoryLogger())
+    const { downloadDir } = datasetCachePaths(settings)
+    expect(await readdir(downloadDir)).toHaveLength(2)
+    await rm(downloadDir, { recursive: true })
+    return { settings, first }
+  }
+
+  it('uses the prepared set without the download and without a request', async () => {
+    const { settings, first } = await preparedOnly({ sha256: SAMPLE_SHA })
+    expect(first.facts).toMatchObject({ source: served.url, sha256: SAMPLE_SHA, prompts: 47 })
+    expect(served.hits()).toBe(1)
+    const second = await prepareDataset(settings, new MemoryLogger())
+    expect(served.hits()).toBe(1)
+    expect(second.prompts).toEqual(first.prompts)
+    expect(second.facts).toEqual({
+      ...first.facts,
+      path: null,
+      sha256: SAMPLE_SHA,
+      bytes: SAMPLE.length,
+      fromPreparedCache: true
     })
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ShareGPT.json`
-      const settings = await settingsFor(url, { sha256: SAMPLE_SHA })
-      const first = await prepareDataset(settings, new MemoryLogger())
-      expect(first.facts).toMatchObject({ source: url, sha256: SAMPLE_SHA, prompts: 47 })
-      expect(await readdir(datasetCachePaths(settings).downloadDir)).toHaveLength(2)
-      const second = await prepareDataset(settings, new MemoryLogger())
-      expect(second.facts.fromPreparedCache).toBe(true)
-      expect(hits).toBe(1)
-    } finally {
-      await new Promise(resolve => server.close(resolve))
-    }
+    expect(existsSync(datasetCachePaths(settings).downloadDir)).toBe(false)
+  })
+
+  it('knows the dataset sha from the prepared set when dataset-sha256 is not given', async () => {
+    const { settings } = await preparedOnly()
+    const second = await prepareDataset(settings, new MemoryLogger())
+    expect(second.facts).toMatchObject({ sha256: SAMPLE_SHA, bytes: SAMPLE.length })
+    expect(second.facts.stages.at(-1)).toEqual({ name: 'nPrompts', kept: 47 })
+    expect(served.hits()).toBe(1)
+  })
+
+  it('downloads again when a filter setting changes', async () => {
+    const { settings } = await preparedOnly()
+    const changed = await prepareDataset({ ...settings, nPrompts: 3 }, new MemoryLogger())
+    expect(changed.facts.fromPreparedCache).toBe(false)
+    expect(changed.prompts).toHaveLength(3)
+    expect(served.hits()).toBe(2)
+  })
+
+  it('does not reuse the set for another dataset-sha256', async () => {
+    const { settings } = await preparedOnly()
+    const withSha = await prepareDataset({ ...settings, sha256: SAMPLE_SHA }, new MemoryLogger())
+    expect(withSha.facts.fromPreparedCache).toBe(false)
+    expect(served.hits()).toBe(2)
+    const wrong = prepareDataset({ ...settings, sha256: 'f'.repeat(64) }, new MemoryLogger())
+    await expect(wrong).rejects.toThrow(/'dataset-sha256' does not match the file downloaded/)
+    expect(served.hits()).toBe(3)
+  })
+
+  it('warns about a set made from another sha than dataset-sha256 and downloads', async () => {
+    const { settings } = await preparedOnly()
+    const other = { ...settings, sha256: 'f'.repeat(64) }
+    const { preparedDir } = datasetCachePaths(settings)
+    // A set under the key of `other` whose content says it was made from the sample.
+    await copyFile(
+      join(preparedDir, `${preparedCacheKey(settings)}.json`),
+      join(preparedDir, `${preparedCacheKey(other)}.json`)
+    )
+    const log = new MemoryLogger()
+    await expect(prepareDataset(other, log)).rejects.toThrow(/'dataset-sha256' does not match/)
+    expect(log.text('warning')).toContain(
+      `made from another dataset: SHA-256 ${SAMPLE_SHA}, not ${'f'.repeat(64)}`
+    )
+    expect(served.hits()).toBe(2)
   })
 })
 
@@ -194,7 +269,8 @@ describe('cache keys', () => {
     expect(datasetCacheKey({ ...base, nPrompts: 5 })).toBe(datasetCacheKey(base))
   })
 
-  it('keys the prepared set by the dataset sha and every filter setting', () => {
+  it('keys the prepared set of a local file by its sha and every filter setting', () => {
+    const local = { ...base, source: 'data/local.json' }
     const changes: Partial<DatasetSettings>[] = [
       {},
       { nPrompts: 1 },
@@ -203,9 +279,23 @@ describe('cache keys', () => {
       { maxPromptTokens: 5 },
       { maxContext: 5 }
     ]
-    const keys = changes.map(change => preparedCacheKey(SAMPLE_SHA, { ...base, ...change }))
+    const keys = changes.map(change => preparedCacheKey({ ...local, ...change }, SAMPLE_SHA))
     expect(new Set(keys).size).toBe(changes.length)
-    expect(preparedCacheKey('b'.repeat(64), base)).not.toBe(keys[0])
-    expect(preparedCacheKey(SAMPLE_SHA, { ...base, source: 'elsewhere.json' })).toBe(keys[0])
+    expect(preparedCacheKey(local, 'b'.repeat(64))).not.toBe(keys[0])
+    expect(preparedCacheKey({ ...local, source: 'elsewhere.json' }, SAMPLE_SHA)).toBe(keys[0])
+    expect(() => preparedCacheKey(local)).toThrow(/keyed by its SHA-256/)
+  })
+
+  it('keys the prepared set of a URL by the URL, dataset-sha256 and the filters', () => {
+    const keys = new Set([
+      preparedCacheKey(base),
+      preparedCacheKey({ ...base, source: 'https://example.com/other.json' }),
+      preparedCacheKey({ ...base, sha256: 'a'.repeat(64) }),
+      preparedCacheKey({ ...base, nPrompts: 5 })
+    ])
+    expect(keys.size).toBe(4)
+    // The file's own sha plays no part: the key is known before the download.
+    expect(preparedCacheKey(base, SAMPLE_SHA)).toBe(preparedCacheKey(base))
+    expect(preparedCacheKey(base)).not.toBe(datasetCacheKey(base))
   })
 })

@@ -1,19 +1,21 @@
 /**
  * The dataset in the Actions cache, so a workflow does not download 673 MB and parse it on
- * every run: the download folder is keyed by the URL (and the expected SHA-256 when given),
- * the prepared prompt set by the dataset's SHA-256 and the filter settings. Local datasets are
- * not cached, only their prepared set. Every failure here is a warning: the run downloads or
- * parses again.
+ * every run. The prepared prompt set (a few hundred KB) is keyed by the dataset and the filter
+ * settings: for a URL by the URL (and the expected SHA-256 when given), so it is restored before
+ * anything else and, when it is there, the download is not restored at all; for a local file by
+ * its SHA-256. The download folder is keyed like a URL's set, without the filters. Every failure
+ * here is a warning: the run downloads or parses again.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-
 import * as core from '@actions/core'
 
 import type { DatasetSettings } from '../config/settings.js'
-import { downloadFileName, sidecarPath } from '../dataset/download.js'
 import { sha256OfFile } from '../dataset/files.js'
-import { datasetCacheKey, datasetCachePaths, preparedCacheKey } from '../dataset/index.js'
+import {
+  datasetCacheKey,
+  datasetCachePaths,
+  hasPreparedUrlSet,
+  preparedCacheKey
+} from '../dataset/index.js'
 import type { DatasetFacts } from '../results/schema.js'
 import { errorMessage } from '../errors.js'
 import { restoreCache, saveCache } from './cache.js'
@@ -28,22 +30,16 @@ export interface DatasetCacheState {
 const isUrl = (source: string): boolean => /^https?:\/\//i.test(source)
 
 export async function restoreDatasetCaches(settings: DatasetSettings): Promise<DatasetCacheState> {
-  const { downloadDir, preparedDir } = datasetCachePaths(settings)
-  let downloadRestored = false
-  if (isUrl(settings.source)) {
-    const key = datasetCacheKey(settings)
-    // The dataset module always opens the file (to know its SHA-256) even when a prepared set
-    // exists, so the download is restored first; the prepared set then spares the parse.
-    downloadRestored = (await restoreCache('the dataset download', [downloadDir], key)).key !== null
+  const preparedRestored = await restorePreparedSet(settings)
+  if (!isUrl(settings.source)) return { downloadRestored: false, preparedRestored }
+  // A usable prepared set is all the run reads: the 673 MB download stays in the cache.
+  if (preparedRestored && (await hasPreparedUrlSet(settings))) {
+    return { downloadRestored: false, preparedRestored }
   }
-  const sha = await knownSha256(settings)
-  if (!sha) {
-    core.debug('dataset SHA-256 unknown before the run: the prepared set is not looked up')
-    return { downloadRestored, preparedRestored: false }
-  }
-  const key = preparedCacheKey(sha, settings)
-  const preparedRestored =
-    (await restoreCache('the prepared prompt set', [preparedDir], key)).key !== null
+  const { downloadDir } = datasetCachePaths(settings)
+  const key = datasetCacheKey(settings)
+  const downloadRestored =
+    (await restoreCache('the dataset download', [downloadDir], key)).key !== null
   return { downloadRestored, preparedRestored }
 }
 
@@ -58,33 +54,35 @@ export async function saveDatasetCaches(
     return
   }
   const { downloadDir, preparedDir } = datasetCachePaths(settings)
-  if (isUrl(settings.source) && !state.downloadRestored) {
+  // A run served by the prepared set never opened the download folder: nothing to save there.
+  if (isUrl(settings.source) && !state.downloadRestored && !facts.fromPreparedCache) {
     await saveCache('the dataset download', [downloadDir], datasetCacheKey(settings))
   }
   if (!state.preparedRestored && !facts.fromPreparedCache) {
     await saveCache(
       'the prepared prompt set',
       [preparedDir],
-      preparedCacheKey(facts.sha256, settings)
+      preparedCacheKey(settings, facts.sha256)
     )
   }
 }
 
+async function restorePreparedSet(settings: DatasetSettings): Promise<boolean> {
+  const key = await preparedKeyBeforeRun(settings)
+  if (!key) return false
+  const { preparedDir } = datasetCachePaths(settings)
+  return (await restoreCache('the prepared prompt set', [preparedDir], key)).key !== null
+}
+
 /**
- * The dataset's SHA-256 without downloading: the expected one, the sidecar of a restored
- * download, or a hash of a local file (a second or two for 673 MB, far less than a parse).
+ * The prepared set's key before the run: from the settings alone for a URL; for a local file,
+ * from its hash (a second or two for 673 MB, far less than a parse).
  */
-async function knownSha256(settings: DatasetSettings): Promise<string | null> {
-  if (settings.sha256) return settings.sha256.toLowerCase()
+async function preparedKeyBeforeRun(settings: DatasetSettings): Promise<string | null> {
+  if (isUrl(settings.source)) return preparedCacheKey(settings)
   try {
-    if (isUrl(settings.source)) {
-      const { downloadDir } = datasetCachePaths(settings)
-      const file = join(downloadDir, downloadFileName(settings.source))
-      const text = await readFile(sidecarPath(file), 'utf8').catch(() => '')
-      const sha = text.trim().toLowerCase()
-      return /^[0-9a-f]{64}$/.test(sha) ? sha : null
-    }
-    return await sha256OfFile(settings.source)
+    const sha = settings.sha256 ?? (await sha256OfFile(settings.source))
+    return preparedCacheKey(settings, sha)
   } catch (error) {
     core.debug(`dataset SHA-256 not computed before the run: ${errorMessage(error)}`)
     return null

@@ -1,12 +1,13 @@
 /**
- * The dataset step of a run: find the ShareGPT file (local or downloaded), then the prompts, from
- * the prepared-set cache when this dataset and these filters were prepared before, else by
- * streaming the file through the k6 filters and stopping as soon as enough prompts are kept.
+ * The dataset step of a run: the prompts from the prepared-set cache when this dataset and these
+ * filters were prepared before, else from the ShareGPT file (local or downloaded), streamed
+ * through the k6 filters and read only until enough prompts are kept. A URL dataset's prepared
+ * set is found by its URL, before any download: a repeated run never touches the 673 MB file.
  */
 import { join } from 'node:path'
 import type { DatasetSettings } from '../config/settings.js'
 import { UserError, errorMessage } from '../errors.js'
-import type { Logger } from '../log.js'
+import { silentLogger, type Logger } from '../log.js'
 import { downloadDataset } from './download.js'
 import { sha256OfText } from './files.js'
 import {
@@ -25,33 +26,51 @@ import {
   preparedKey,
   preparedPath,
   savePreparedSet,
+  type LoadedPreparedSet,
   type PreparedSet
 } from './prepared-cache.js'
 import { readShareGptRecords } from './sharegpt-reader.js'
 import type { PreparedDataset } from './types.js'
+
+/** A prepared-set lookup: where the set lives, the set if usable, the local file if opened. */
+interface PreparedLookup {
+  cachePath: string
+  set: LoadedPreparedSet | null
+  file: LocalFile | null
+}
 
 export async function prepareDataset(
   settings: DatasetSettings,
   log: Logger,
   signal?: AbortSignal
 ): Promise<PreparedDataset> {
-  const { downloadDir, preparedDir } = datasetCachePaths(settings)
-  const file = await locateDataset(settings, downloadDir, preparedDir, log, signal)
-  const cachePath = preparedPath(preparedDir, preparedCacheKey(file.sha256, settings))
-  const cached = await loadPreparedSet(cachePath, file.sha256, settings, log)
+  const { cachePath, set: cached, file: opened } = await lookUpPreparedSet(settings, log, signal)
   if (cached) {
     log.info(`dataset: ${cached.prompts.length} prompts from the prepared set ${cachePath}`)
     log.info(`dataset: ${formatStages(cached.stages)}`)
-    return { prompts: cached.prompts, facts: factsOf(settings, file, cached, true) }
+    const facts = factsOf(settings, opened?.path ?? null, cached.dataset, cached, true)
+    return { prompts: cached.prompts, facts }
   }
+  const file = opened ?? (await downloadFile(settings, log, signal))
   const set = await filterDatasetFile(file.path, settings, signal)
   log.info(`dataset: ${set.prompts.length} prompts from ${file.path}`)
   log.info(`dataset: ${formatStages(set.stages)}`)
   if (set.prompts.length === 0) throw noPromptsError(file.path, set.stages, settings)
-  await savePreparedSet(cachePath, file.sha256, settings, set).catch(error =>
+  await savePreparedSet(cachePath, file, settings, set).catch(error =>
     log.warning(`could not save the prepared prompt set ${cachePath}: ${errorMessage(error)}`)
   )
-  return { prompts: set.prompts, facts: factsOf(settings, file, set, false) }
+  return { prompts: set.prompts, facts: factsOf(settings, file.path, file, set, false) }
+}
+
+/**
+ * True when a usable prepared set is on disk for a URL dataset, so the action can skip
+ * restoring the download. Local datasets answer false: their set is keyed by the file's hash.
+ */
+export async function hasPreparedUrlSet(settings: DatasetSettings): Promise<boolean> {
+  if (!isUrl(settings.source)) return false
+  const { preparedDir } = datasetCachePaths(settings)
+  const cachePath = preparedPath(preparedDir, preparedCacheKey(settings))
+  return (await loadPreparedSet(cachePath, settings.sha256, settings, silentLogger)) !== null
 }
 
 export function datasetCachePaths(settings: DatasetSettings): {
@@ -66,13 +85,24 @@ export function datasetCachePaths(settings: DatasetSettings): {
 
 /** Key of the downloaded file in the Actions cache: the URL, and the expected sha when given. */
 export function datasetCacheKey(settings: DatasetSettings): string {
-  const sha = settings.sha256 ? `-${settings.sha256.toLowerCase()}` : ''
-  return `llm-bench-dataset-v1-${sha256OfText(settings.source).slice(0, 16)}${sha}`
+  return `llm-bench-dataset-v1-${urlIdentity(settings)}`
 }
 
-/** Key (and file name) of a prepared set: the dataset's SHA-256 and every filter setting. */
-export function preparedCacheKey(datasetSha256: string, settings: DatasetSettings): string {
-  return preparedKey(datasetSha256, settings)
+/**
+ * Key (and file name) of a prepared set: the dataset and every filter setting. A URL dataset is
+ * named by its URL and `dataset-sha256` when given (as its download is), so the key is known
+ * before anything is downloaded; a local file by its SHA-256, `localSha256`, which it needs.
+ */
+export function preparedCacheKey(settings: DatasetSettings, localSha256?: string): string {
+  if (isUrl(settings.source)) return preparedKey(`url-${urlIdentity(settings)}`, settings)
+  if (!localSha256) throw new Error('the prepared set of a local dataset is keyed by its SHA-256')
+  return preparedKey(`sha-${localSha256.toLowerCase()}`, settings)
+}
+
+/** A URL's hash, and the user's sha when given: without it, whatever the URL serves is reused. */
+function urlIdentity(settings: DatasetSettings): string {
+  const sha = settings.sha256 ? `-${settings.sha256.toLowerCase()}` : ''
+  return `${sha256OfText(settings.source).slice(0, 16)}${sha}`
 }
 
 /**
@@ -96,32 +126,49 @@ function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source)
 }
 
-async function locateDataset(
+/** For a URL, by the URL alone (no download); for a local file, by its SHA-256. */
+async function lookUpPreparedSet(
   settings: DatasetSettings,
-  downloadDir: string,
-  preparedDir: string,
+  log: Logger,
+  signal?: AbortSignal
+): Promise<PreparedLookup> {
+  const { preparedDir } = datasetCachePaths(settings)
+  if (isUrl(settings.source)) {
+    const cachePath = preparedPath(preparedDir, preparedCacheKey(settings))
+    // The user's sha, when given, must be the one the set was made from.
+    const set = await loadPreparedSet(cachePath, settings.sha256, settings, log)
+    return { cachePath, set, file: null }
+  }
+  const file = await describeLocalFile(settings.source, preparedDir, settings.sha256, signal)
+  const cachePath = preparedPath(preparedDir, preparedCacheKey(settings, file.sha256))
+  const set = await loadPreparedSet(cachePath, file.sha256, settings, log)
+  return { cachePath, set, file }
+}
+
+async function downloadFile(
+  settings: DatasetSettings,
   log: Logger,
   signal?: AbortSignal
 ): Promise<LocalFile> {
-  if (!isUrl(settings.source)) {
-    return describeLocalFile(settings.source, preparedDir, settings.sha256, signal)
-  }
+  const { downloadDir } = datasetCachePaths(settings)
   const options = { log, signal, expectedSha256: settings.sha256 }
   const { path, sha256, bytes } = await downloadDataset(settings.source, downloadDir, options)
   return { path, sha256, bytes }
 }
 
+/** `path` is null when the prompts came from a URL's prepared set: no file was opened. */
 function factsOf(
   settings: DatasetSettings,
-  file: LocalFile,
+  path: string | null,
+  dataset: { sha256: string; bytes: number },
   set: PreparedSet,
   fromPreparedCache: boolean
 ): PreparedDataset['facts'] {
   return {
     source: settings.source,
-    path: file.path,
-    sha256: file.sha256,
-    bytes: file.bytes,
+    path,
+    sha256: dataset.sha256,
+    bytes: dataset.bytes,
     stages: set.stages,
     prompts: set.prompts.length,
     fromPreparedCache

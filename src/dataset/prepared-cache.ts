@@ -1,6 +1,8 @@
 /**
  * The prepared prompt set, saved after filtering so that the next run with the same dataset and
  * filter settings loads ~480 prompts (a few MB of JSON, tens of ms) instead of parsing 673 MB.
+ * It also keeps the dataset's SHA-256 and size, so a run that uses it reports complete facts
+ * without opening (or, for a URL, downloading) the dataset.
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,16 +13,27 @@ import type { FilterSettings, StageCount } from './filters.js'
 import type { PreparedPrompt } from './types.js'
 
 /** Bumped whenever the filters or the file layout change, so old files are never trusted. */
-const PREPARED_VERSION = 1
+const PREPARED_VERSION = 2
 
 export interface PreparedSet {
   prompts: PreparedPrompt[]
   stages: StageCount[]
 }
 
+/** The dataset file a set was made from. */
+export interface DatasetIdentity {
+  sha256: string
+  bytes: number
+}
+
+export interface LoadedPreparedSet extends PreparedSet {
+  dataset: DatasetIdentity
+}
+
 interface PreparedFile extends PreparedSet {
   version: number
   datasetSha256: string
+  datasetBytes: number
   filters: FilterSettings
 }
 
@@ -30,10 +43,11 @@ export function filterSettingsOf(settings: FilterSettings): FilterSettings {
   return { nPrompts, minTurns, minTokens, maxPromptTokens, maxContext }
 }
 
-export function preparedKey(datasetSha256: string, settings: FilterSettings): string {
+/** `identity` names the dataset (its URL or its SHA-256); the filters are spelled out. */
+export function preparedKey(identity: string, settings: FilterSettings): string {
   const f = filterSettingsOf(settings)
   const filters = `t${f.minTurns}-k${f.minTokens}-p${f.maxPromptTokens}-c${f.maxContext}-n${f.nPrompts}`
-  return `llm-bench-prepared-v${PREPARED_VERSION}-${datasetSha256.toLowerCase()}-${filters}`
+  return `llm-bench-prepared-v${PREPARED_VERSION}-${identity}-${filters}`
 }
 
 export function preparedPath(dir: string, key: string): string {
@@ -42,13 +56,14 @@ export function preparedPath(dir: string, key: string): string {
 
 export async function savePreparedSet(
   path: string,
-  datasetSha256: string,
+  dataset: DatasetIdentity,
   settings: FilterSettings,
   set: PreparedSet
 ): Promise<void> {
   const file: PreparedFile = {
     version: PREPARED_VERSION,
-    datasetSha256,
+    datasetSha256: dataset.sha256,
+    datasetBytes: dataset.bytes,
     filters: filterSettingsOf(settings),
     stages: set.stages,
     prompts: set.prompts
@@ -58,15 +73,16 @@ export async function savePreparedSet(
 }
 
 /**
- * The saved set, or null when there is none. A file that cannot be used (corrupt, another
- * version, other settings) is a warning: the caller parses the dataset again.
+ * The saved set, or null when there is none. `expectedSha256`, when known (the local file's, or
+ * the user's `dataset-sha256`), must match the set's dataset. A file that cannot be used
+ * (corrupt, another version, dataset or settings) is a warning: the caller parses again.
  */
 export async function loadPreparedSet(
   path: string,
-  datasetSha256: string,
+  expectedSha256: string | undefined,
   settings: FilterSettings,
   log: Logger
-): Promise<PreparedSet | null> {
+): Promise<LoadedPreparedSet | null> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -74,7 +90,7 @@ export async function loadPreparedSet(
     return null
   }
   try {
-    return checkPreparedFile(JSON.parse(text), datasetSha256, settings)
+    return checkPreparedFile(JSON.parse(text), expectedSha256?.toLowerCase(), settings)
   } catch (error) {
     log.warning(
       `ignoring the prepared prompt set ${path} (${errorMessage(error)}); parsing the dataset again`
@@ -85,13 +101,16 @@ export async function loadPreparedSet(
 
 function checkPreparedFile(
   data: unknown,
-  datasetSha256: string,
+  expectedSha256: string | undefined,
   settings: FilterSettings
-): PreparedSet {
+): LoadedPreparedSet {
   const file = data as Partial<PreparedFile> | null
   if (typeof file !== 'object' || file === null) throw new Error('not a JSON object')
   if (file.version !== PREPARED_VERSION) throw new Error(`version ${file.version}`)
-  if (file.datasetSha256 !== datasetSha256) throw new Error('made from another dataset')
+  const dataset = datasetOf(file)
+  if (expectedSha256 && dataset.sha256 !== expectedSha256) {
+    throw new Error(`made from another dataset: SHA-256 ${dataset.sha256}, not ${expectedSha256}`)
+  }
   if (JSON.stringify(file.filters) !== JSON.stringify(filterSettingsOf(settings))) {
     throw new Error('made with other filter settings')
   }
@@ -102,7 +121,16 @@ function checkPreparedFile(
   if (file.prompts.length === 0 || file.prompts.length !== file.stages.at(-1)?.kept) {
     throw new Error('the prompt count does not match the stage counts')
   }
-  return { prompts: file.prompts, stages: file.stages }
+  return { prompts: file.prompts, stages: file.stages, dataset }
+}
+
+function datasetOf(file: Partial<PreparedFile>): DatasetIdentity {
+  const { datasetSha256: sha256, datasetBytes: bytes } = file
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new Error('no dataset SHA-256')
+  }
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new Error('no dataset size')
+  return { sha256, bytes: bytes as number }
 }
 
 function isPreparedPrompt(value: unknown): value is PreparedPrompt {
