@@ -57,7 +57,7 @@ interface Job {
   results: string
 }
 
-type Event = 'push' | 'pull_request'
+type Event = 'push' | 'pull_request' | 'workflow_run'
 
 let cacheService: CacheServiceStandIn
 let github: GitHubApiStandIn
@@ -92,6 +92,9 @@ async function simServer(options: Partial<SimOptions> = {}): Promise<SimServer> 
 function payload(event: Event): unknown {
   const repository = { full_name: REPOSITORY, name: 'inference', default_branch: 'main' }
   if (event === 'push') return { ref: 'refs/heads/main', repository }
+  if (event === 'workflow_run') {
+    return { action: 'completed', workflow_run: { head_sha: 'b'.repeat(40) }, repository }
+  }
   return {
     action: 'synchronize',
     number: PR.issueNumber,
@@ -315,6 +318,46 @@ describe('the action, end to end', () => {
     expect(github.commentsOn(PR)).toHaveLength(0)
     expect(job.summary).toContain('llm-bench')
     expect(job.summary.length).toBeGreaterThan(500)
+  })
+
+  it('comments from a workflow_run job, the fork-safe way, only on the pull request that run built', async () => {
+    const server = await simServer()
+    const pr = await runAction('pull_request', {
+      'server-url': server.url,
+      'comment-on-pr': 'false'
+    })
+    expectExit(pr, 0)
+    expect(github.commentsOn(PR)).toHaveLength(0)
+    const commentFile = pr.outputs['comment-file']
+    expect(readFileSync(commentFile, 'utf8')).toContain('<!-- llm-bench-action: name=default -->')
+
+    let headSha = 'b'.repeat(40)
+    github.route('GET', /^\/repos\/acme\/inference\/pulls\/(\d+)$/, (_request, match) => ({
+      status: 200,
+      body: { number: Number(match[1]), head: { sha: headSha } }
+    }))
+    const post = { 'post-comment-file': commentFile, 'pull-request': String(PR.issueNumber) }
+    const first = await runAction('workflow_run', post)
+    expectExit(first, 0)
+    expect(first.outputs.comment).toBe('created')
+    expect(github.commentsOn(PR)).toHaveLength(1)
+    expect(github.commentsOn(PR)[0].body).toBe(readFileSync(commentFile, 'utf8'))
+    // Nothing else ran: no benchmark, no results file.
+    expect(first.results).toBe('')
+
+    const again = await runAction('workflow_run', post)
+    expect(again.outputs.comment).toBe('updated')
+    expect(github.commentsOn(PR)).toHaveLength(1)
+
+    headSha = 'd'.repeat(40)
+    const moved = await runAction('workflow_run', post)
+    expectExit(moved, 0)
+    expect(annotations(moved, 'warning').join('\n')).toContain('Not commenting on pull request #7')
+    expect(github.requests.filter(r => r.method === 'PATCH')).toHaveLength(1)
+
+    const bad = await runAction('workflow_run', { ...post, 'pull-request': 'seven' })
+    expectExit(bad, 1)
+    expect(bad.stdout).toContain("'pull-request' must be the pull request's number")
   })
 
   it('completes with warnings when the cache service is down', async () => {
