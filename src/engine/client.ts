@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { Agent, type Dispatcher } from 'undici'
 import type { RequestSettings } from '../config/settings.js'
 import type { ErrorClass, RequestRecord } from './record.js'
-import { SseParser } from './sse.js'
+import { SseParser, type SseSink } from './sse.js'
 import { StreamState, excerpt, serverMessage } from './stream-state.js'
 
 /** What the load generator knows about a request before it is sent. */
@@ -31,6 +31,11 @@ export interface ClientOptions {
   origin: number
   /** Most connections to the server; null = unlimited. Never below the concurrency. */
   connections: number | null
+  /**
+   * false: every SSE event is decoded and parsed, the fast path for plain token chunks is off
+   * (fast-chunk.ts). Only the tests use it, as the reference the fast path must equal.
+   */
+  fastChunks?: boolean
 }
 
 /** Bytes kept of a non-stream body (an error or a JSON completion). */
@@ -63,7 +68,12 @@ export class StreamClient {
   }
 
   send(body: string, meta: RequestMeta): InFlight {
-    const handler = new ResponseHandler(meta, this.options.origin, this.request.requestTimeoutMs)
+    const handler = new ResponseHandler(
+      meta,
+      this.options.origin,
+      this.request.requestTimeoutMs,
+      this.options.fastChunks ?? true
+    )
     const dispatchOptions: Dispatcher.DispatchOptions = {
       origin: this.url.origin,
       path: this.url.pathname + this.url.search,
@@ -96,10 +106,11 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   readonly record: Promise<RequestRecord>
   private resolve!: (record: RequestRecord) => void
   private readonly state = new StreamState()
-  private readonly parser = new SseParser(this.state)
+  private readonly parser: SseParser
   private controller: Dispatcher.DispatchController | null = null
   private settled = false
   private timer: NodeJS.Timeout | null = null
+  /** Dispatch time until undici starts writing the request (see onRequestStart). */
   private sentAt = 0
   private status: number | null = null
   private mode: BodyMode = 'sse'
@@ -110,11 +121,18 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   constructor(
     private readonly meta: RequestMeta,
     private readonly origin: number,
-    private readonly timeoutMs: number
+    private readonly timeoutMs: number,
+    fastChunks: boolean
   ) {
     this.record = new Promise(resolve => (this.resolve = resolve))
+    this.parser = new SseParser(fastChunks ? this.state : textOnly(this.state))
   }
 
+  /**
+   * The request is handed to undici. The timeout runs from here (time queued for a connection
+   * counts against it); `sentAt` is only provisional: a request that never gets written (e.g.
+   * connection refused) keeps this time.
+   */
   start(): void {
     this.sentAt = performance.now() - this.origin
     this.timer = setTimeout(
@@ -129,9 +147,17 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
     this.settle(performance.now() - this.origin)
   }
 
+  /**
+   * undici calls this synchronously just before it writes the request on a socket, so this is
+   * where the request is sent. Stamping at dispatch instead would count client-side queueing in
+   * TTFT and latency: waiting for a free connection, and the event-loop turn (setImmediate)
+   * undici waits before it reuses a kept-alive socket. In the open loop, `sentAt − scheduledAt`
+   * is then the client's true lateness.
+   */
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    if (this.settled) controller.abort(new Error('request ended'))
+    if (this.settled) return controller.abort(new Error('request ended'))
+    this.sentAt = performance.now() - this.origin
   }
 
   onResponseStart(
@@ -218,32 +244,50 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   }
 
   private toRecord(endAt: number): RequestRecord {
-    const s = this.state
-    // Without usage, token-bearing chunks are the best count (one token each on llama.cpp).
-    const estimated = s.completionTokens === null && (s.error === null || s.tokenChunks > 0)
-    return {
-      id: this.meta.id,
-      vu: this.meta.vu,
-      promptIndex: this.meta.promptIndex,
-      phase: this.meta.phase,
-      scheduledAt: this.meta.scheduledAt,
-      sentAt: this.sentAt,
-      firstTokenAt: s.firstTokenAt,
-      lastTokenAt: s.lastTokenAt,
-      endAt,
-      status: this.status,
-      promptTokens: s.promptTokens,
-      completionTokens: estimated ? s.tokenChunks : s.completionTokens,
-      completionTokensEstimated: estimated,
-      chunks: s.chunks,
-      tokenChunks: s.tokenChunks,
-      interTokenMs: s.interTokenMs,
-      finishReason: s.finishReason,
-      error: s.error,
-      model: s.model,
-      systemFingerprint: s.systemFingerprint,
-      timings: s.timings
-    }
+    return streamRecord(this.meta, this.state, this.status, this.sentAt, endAt)
+  }
+}
+
+/** The record of a request from what its stream said and when it was sent and ended. */
+export function streamRecord(
+  meta: RequestMeta,
+  s: StreamState,
+  status: number | null,
+  sentAt: number,
+  endAt: number
+): RequestRecord {
+  // Without usage, token-bearing chunks are the best count (one token each on llama.cpp).
+  const estimated = s.completionTokens === null && (s.error === null || s.tokenChunks > 0)
+  return {
+    id: meta.id,
+    vu: meta.vu,
+    promptIndex: meta.promptIndex,
+    phase: meta.phase,
+    scheduledAt: meta.scheduledAt,
+    sentAt,
+    firstTokenAt: s.firstTokenAt,
+    lastTokenAt: s.lastTokenAt,
+    endAt,
+    status,
+    promptTokens: s.promptTokens,
+    completionTokens: estimated ? s.tokenChunks : s.completionTokens,
+    completionTokensEstimated: estimated,
+    chunks: s.chunks,
+    tokenChunks: s.tokenChunks,
+    interTokenMs: s.interTokenMs,
+    finishReason: s.finishReason,
+    error: s.error,
+    model: s.model,
+    systemFingerprint: s.systemFingerprint,
+    timings: s.timings
+  }
+}
+
+/** The state as a sink without the bytes path: every event is decoded and parsed. */
+export function textOnly(state: StreamState): SseSink {
+  return {
+    onEvent: (data, eventType) => state.onEvent(data, eventType),
+    onOtherLine: (field, value, line) => state.onOtherLine(field, value, line)
   }
 }
 

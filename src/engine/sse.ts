@@ -3,6 +3,11 @@
  * only `data:` values are ever decoded, and it keeps every unknown field (`error: ...`, a raw
  * JSON line) whole even when it is split across reads: eventsource-parser drops such lines
  * when they straddle a read, which would hide a server's error message.
+ *
+ * It is on the hot path of every token: lines are found with `indexOf` in the read's own memory,
+ * only a line that straddles two reads is copied, and an event that is one data line (the usual
+ * `data: {...}` + blank line) goes to the sink as raw bytes, so a plain token chunk is never
+ * decoded at all (see fast-chunk.ts).
  */
 
 const LF = 10
@@ -16,6 +21,11 @@ export interface SseSink {
   onEvent(data: string, eventType: string | undefined): void
   /** A line with a field other than data/event/id/retry, e.g. `error: boom` or a bare JSON line. */
   onOtherLine(field: string, value: string, line: string): void
+  /**
+   * An event made of one data line and no `event:` type, as the bytes `buf[start, end)` of the
+   * value; `buf` is valid during the call only. Without this method it goes to `onEvent`, decoded.
+   */
+  onDataEvent?(buf: Buffer, start: number, end: number): void
 }
 
 export class SseParser {
@@ -26,18 +36,23 @@ export class SseParser {
   constructor(private readonly sink: SseSink) {}
 
   feed(chunk: Buffer): void {
-    const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk])
-    this.pending = null
     let start = 0
-    let lf = buf.indexOf(LF, start)
-    while (lf !== -1) {
-      const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf
-      this.line(buf, start, end)
-      start = lf + 1
-      lf = buf.indexOf(LF, start)
+    if (this.pending !== null) {
+      const lf = chunk.indexOf(LF)
+      if (lf === -1) {
+        this.pending = Buffer.concat([this.pending, chunk])
+        return
+      }
+      // Only the line that straddles the two reads is joined (with the blank line after it, if
+      // any, so the event can still take the fast path); the rest is read in place.
+      const joinEnd = Math.max(lf + 1, blankLine(chunk, lf + 1))
+      this.lines(Buffer.concat([this.pending, chunk.subarray(0, joinEnd)]), 0)
+      this.pending = null
+      start = joinEnd
     }
+    start = this.lines(chunk, start)
     // Copy: the HTTP client may reuse the memory behind `chunk` for the next read.
-    if (start < buf.length) this.pending = Buffer.from(buf.subarray(start))
+    if (start < chunk.length) this.pending = Buffer.from(chunk.subarray(start))
   }
 
   /** The body ended: a last line without a newline and a last event without a blank line count. */
@@ -46,15 +61,30 @@ export class SseParser {
       const rest = this.pending
       this.pending = null
       const end = rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length
-      this.line(rest, 0, end)
+      this.line(rest, 0, end, rest.length)
     }
     this.dispatch()
   }
 
-  private line(buf: Buffer, start: number, end: number): void {
-    if (start === end) return this.dispatch()
-    if (buf[start] === COLON) return // comment or keep-alive
-    if (startsWith(buf, start, end, DATA)) return this.addData(decodeValue(buf, start + 5, end))
+  /** Reads the complete lines of `buf` from `start`; returns where the incomplete rest begins. */
+  private lines(buf: Buffer, start: number): number {
+    let lf = buf.indexOf(LF, start)
+    while (lf !== -1) {
+      const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf
+      start = this.line(buf, start, end, lf + 1)
+      lf = buf.indexOf(LF, start)
+    }
+    return start
+  }
+
+  /** Reads the line `buf[start, end)`; returns where the next one starts (`next` or beyond). */
+  private line(buf: Buffer, start: number, end: number, next: number): number {
+    if (start === end) {
+      this.dispatch()
+      return next
+    }
+    if (buf[start] === COLON) return next // comment or keep-alive
+    if (startsWith(buf, start, end, DATA)) return this.dataLine(buf, start + 5, end, next)
     const colon = buf.indexOf(COLON, start)
     const hasColon = colon !== -1 && colon < end
     const field = buf.toString('utf8', start, hasColon ? colon : end)
@@ -63,6 +93,23 @@ export class SseParser {
     else if (field !== 'id' && field !== 'retry') {
       this.sink.onOtherLine(field, value, buf.toString('utf8', start, end))
     }
+    return next
+  }
+
+  /**
+   * A data line. When it is a whole event by itself (nothing gathered before it, a blank line
+   * right after it in this read) the sink gets its bytes and the blank line is consumed here.
+   */
+  private dataLine(buf: Buffer, start: number, end: number, next: number): number {
+    if (start < end && buf[start] === SPACE) start++
+    const afterBlank =
+      this.data === null && this.eventType === undefined ? blankLine(buf, next) : -1
+    if (afterBlank !== -1 && this.sink.onDataEvent !== undefined) {
+      this.sink.onDataEvent(buf, start, end)
+      return afterBlank
+    }
+    this.addData(buf.toString('utf8', start, end))
+    return next
   }
 
   private addData(value: string): void {
@@ -74,6 +121,12 @@ export class SseParser {
     this.data = null
     this.eventType = undefined
   }
+}
+
+/** Index past the blank line (LF or CR LF) at `at`, or -1 when there is none there. */
+function blankLine(buf: Buffer, at: number): number {
+  if (buf[at] === LF) return at + 1
+  return buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1
 }
 
 function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {

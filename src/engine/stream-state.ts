@@ -2,10 +2,17 @@
  * What one streamed response says, gathered event by event. Pure: the caller stamps each read
  * (`readAt`) before feeding it, so every event parsed from that read carries the read's time.
  */
+import { PlainChunkTemplate, isPlainTokenChunk } from './fast-chunk.js'
 import type { ErrorClass, RequestError, ServerTimings } from './record.js'
 import type { SseSink } from './sse.js'
 
 const MAX_MESSAGE = 200
+/**
+ * Plain token chunks a stream may turn into a template: one is enough for a server that repeats
+ * its chunk; a few more cover a change of layout; a server whose every chunk differs outside the
+ * content (a per-chunk nonce) stops paying for templates after these.
+ */
+const TEMPLATE_TRIES = 4
 
 export class StreamState implements SseSink {
   /** Arrival time of the read being parsed, ms on the run's clock. */
@@ -23,11 +30,37 @@ export class StreamState implements SseSink {
   systemFingerprint: string | null = null
   timings: ServerTimings | null = null
   error: RequestError | null = null
+  /** Of `chunks`, those the fast path counted without parsing (for tests and profiling). */
+  fastChunks = 0
+  /** This stream's plain token chunk, once one was parsed: see fast-chunk.ts. */
+  private template: PlainChunkTemplate | null = null
+  private templateTries = TEMPLATE_TRIES
+
+  /** A one-line event, as bytes: a plain token chunk is counted without decoding or parsing it. */
+  onDataEvent(buf: Buffer, start: number, end: number): void {
+    if (this.error !== null) return
+    if (this.template !== null && this.template.matches(buf, start, end)) {
+      this.chunks++
+      this.fastChunks++
+      return this.token()
+    }
+    this.parse(buf.toString('utf8', start, end), true)
+  }
 
   onEvent(data: string, eventType: string | undefined): void {
     if (this.error !== null) return
+    if (eventType === 'error') {
+      this.chunks++
+      return this.fail('stream-error', serverMessage(data))
+    }
+    // Text comes here when the event had several data lines or the parser was asked for text:
+    // it may make the first template, never replace one the bytes path is using.
+    this.parse(data, this.template === null)
+  }
+
+  /** The full path: `JSON.parse`; a plain token chunk may become the template (`mayLearn`). */
+  private parse(data: string, mayLearn: boolean): void {
     this.chunks++
-    if (eventType === 'error') return this.fail('stream-error', serverMessage(data))
     if (data === '[DONE]') {
       this.done = true
       return
@@ -41,6 +74,13 @@ export class StreamState implements SseSink {
     if (!isObject(message))
       return this.fail('invalid-response', `event data is not a JSON object: ${excerpt(data)}`)
     this.takeMessage(message)
+    if (mayLearn && this.templateTries > 0 && isPlainTokenChunk(message)) this.learn(data)
+  }
+
+  /** Makes a parsed plain token chunk the template the next chunks are matched against. */
+  private learn(data: string): void {
+    this.templateTries--
+    this.template = PlainChunkTemplate.from(data) ?? this.template
   }
 
   onOtherLine(field: string, value: string, line: string): void {
