@@ -59,7 +59,7 @@ const DETECT_PAIRS: Record<string, number> = QUICK
   ? { '1.05': 10, '1.1': 20, '1.2': 10 }
   : { '1.05': 40, '1.1': 60, '1.2': 40 }
 /** Baselines of this many runs; 20 is the action's `history` default. */
-const HISTORIES = [1, 3, 20]
+const HISTORIES = [1, 2, 5, 20]
 const GOAL_FALSE_ALARMS = 0.01
 const GOAL_DETECTION = 0.95
 

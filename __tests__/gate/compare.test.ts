@@ -120,7 +120,9 @@ describe('compareRuns', () => {
   })
 
   it('still fails a change far outside a tight history', () => {
-    const history = [1.0, 1.01, 0.99, 1.0].map((scale, i) => run({ ttftScale: scale, seed: i + 2 }))
+    const history = [1.0, 1.01, 0.99, 1.0, 1.0].map((scale, i) =>
+      run({ ttftScale: scale, seed: i + 2 })
+    )
     const comparison = compareRuns(
       baseline(...history),
       current({ ttftScale: 1.3, seed: 9 }),
@@ -128,7 +130,7 @@ describe('compareRuns', () => {
     )
     expect(metric(comparison.metrics, 'ttft.med')).toMatchObject({ verdict: 'regression' })
     expect(metric(comparison.metrics, 'ttft.med').explanation).toContain(
-      'and outside the run-to-run noise of 4 baseline runs'
+      'and outside the run-to-run noise of 5 baseline runs'
     )
   })
 
@@ -165,13 +167,13 @@ describe('compareRuns', () => {
         pValue: null,
         relativeChangeCi: null,
         explanation:
-          'output_tokens_per_second −20.0% is worse than the 6% limit, but a throughput has no per-request samples to test and the baseline holds 1 of the 3 runs needed to know its run-to-run noise.'
+          'output_tokens_per_second −20.0% is worse than the 6% limit, but a throughput has no per-request samples to test and the baseline holds 1 of the 5 runs needed to know its run-to-run noise.'
       })
       expect(comparison.verdict).toBe('pass')
     })
 
     it('regresses when worse than the limit and outside a tight history', () => {
-      const history = [1, 2, 3].map(seed => run({ seed }))
+      const history = [1, 2, 3, 4, 5].map(seed => run({ seed }))
       const comparison = compareRuns(baseline(...history), slowerThroughput(), options)
       const throughput = metric(comparison.metrics, 'output_tokens_per_second')
       expect(throughput.verdict).toBe('regression')

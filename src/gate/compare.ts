@@ -27,7 +27,11 @@ export interface GateOptions {
 
 export const DEFAULT_CONFIDENCE = 0.99
 export const DEFAULT_MIN_SAMPLES = 20
-export const DEFAULT_MIN_HISTORY_FOR_NOISE = 3
+/**
+ * Why 5: the noise band's t quantile has n − 1 degrees of freedom, and at 99% it is 6.96 with
+ * 3 runs (a band of about 8 standard deviations, which hides a 10% regression), 3.75 with 5.
+ */
+export const DEFAULT_MIN_HISTORY_FOR_NOISE = 5
 /**
  * A fixed seed: the same two runs always get the same bootstrap interval. The bootstrap runs
  * for gated distributions only: a thousand resamples of a few thousand requests take a fraction
@@ -204,6 +208,20 @@ function beyondNoiseBetter(
   return -worseBy(definition, noise.mean, current) - noise.halfWidth
 }
 
+/**
+ * The significance test's interval is of the change against the newest run; against the mean
+ * of a short history the same sampling uncertainty is re-expressed: (1 + c) · newest / mean − 1.
+ */
+function rebase(
+  ci: [number, number] | null,
+  newest: number | null,
+  reference: number | null
+): [number, number] | null {
+  if (ci === null || newest === null || reference === null || reference === 0) return ci
+  const factor = newest / reference
+  return [(1 + ci[0]) * factor - 1, (1 + ci[1]) * factor - 1]
+}
+
 function historyCi(
   relativeChange: number | null,
   noise: HistoryNoise | null,
@@ -222,8 +240,8 @@ function noiseText(noise: HistoryNoise): string {
 }
 
 /**
- * One metric against the newest base run, or against the mean of the history once it is long
- * enough to measure its noise. A change worse than its limit is a regression only when it is
+ * One metric against the newest base run, or against the mean of the history once it holds
+ * two runs. A change worse than its limit is a regression only when it is
  * also significant (rank test or proportion test against the newest run, in the worse
  * direction) and, with a history, outside the history's noise band. Throughputs have no
  * per-request samples: without a history they are judged by the limit alone and can at most
@@ -242,10 +260,11 @@ function compareMetric(
     .map(run => runFigure(run, definition, stat))
     .filter((f): f is number => f !== null)
   const noise = historyNoise(figures, settings.confidence, settings.minHistoryForNoise)
-  // With a history, the reference is its mean: one base run carries the whole run-to-run noise
-  // of the runner (σ), the mean of n runs σ/√n, so the limit no longer hangs on one run's luck.
+  // With two base runs or more, the reference is their mean: one base run carries the whole
+  // run-to-run noise of the runner (σ), the mean of n runs σ/√n, so the limit no longer hangs on
+  // one run's luck.
   const newestFigure = runFigure(newest, definition, stat)
-  const baseFigure = noise && newestFigure !== null ? noise.mean : newestFigure
+  const baseFigure = newestFigure !== null && figures.length >= 2 ? mean(figures) : newestFigure
   const currentFigure = runFigure(current, definition, stat)
   const relativeChange =
     baseFigure !== null && currentFigure !== null && baseFigure !== 0
@@ -274,7 +293,7 @@ function compareMetric(
       noise !== null
         ? historyCi(relativeChange, noise, settings.confidence)
         : test
-          ? test.ci
+          ? rebase(test.ci, newestFigure, baseFigure)
           : null,
     pValue: test?.pValue ?? null,
     verdict,
@@ -288,7 +307,7 @@ function compareMetric(
   }
   const change =
     changeText({ threshold, baseline: baseFigure, current: currentFigure, relativeChange }) +
-    (noise ? ` against the mean of ${noise.runs} baseline runs` : '')
+    (figures.length >= 2 ? ` against the mean of ${figures.length} baseline runs` : '')
   const worse = worseByLimitUnit(threshold, definition, baseFigure, currentFigure)
   if (worse === null)
     return result('inconclusive', `${name}: the baseline is 0, so a relative change is undefined.`)
@@ -490,8 +509,8 @@ function verdictReason(metrics: readonly MetricComparison[]): {
  * In plain words: a run that did not complete fails. Without a baseline there is nothing to
  * compare and the run passes (`no-baseline`). A baseline made with other settings is
  * `not-comparable` and the differing settings are listed. Otherwise every gated metric is
- * compared with the newest baseline run or, once the baseline holds `minHistoryForNoise` runs,
- * with the mean of their figures, and it regresses only when all of these hold:
+ * compared with the newest baseline run or, once the baseline holds two runs or more, with the
+ * mean of their figures, and it regresses only when all of these hold:
  * (a) it is worse than its limit (a share of that reference figure, or a difference in the
  * metric's unit); (b) the difference is statistically significant at `confidence`, in the worse
  * direction: a Mann-Whitney U test on the per-request values of both runs for distributions, a

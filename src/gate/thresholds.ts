@@ -11,7 +11,7 @@ import type { Threshold } from './types.js'
  * percent (runner speed varies by ~3% from run to run), so a limit must sit above that spread and
  * well below 10%: 6% leaves ~2 standard deviations of the difference of two such runs on each
  * side (a 10% slowdown in time is a 9.1% drop in a rate, still beyond 6%). The significance test
- * and, once the baseline holds 3+ runs, the history's noise band remove most of the remaining
+ * and, once the baseline holds 5+ runs, the history's noise band remove most of the remaining
  * false alarms, so the limit only has to say what size of change matters.
  *
  * Why these metrics: medians of per-request figures move with a slowdown but barely with a few
