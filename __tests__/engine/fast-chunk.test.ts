@@ -344,7 +344,7 @@ describe('a JSON string body', () => {
   ]
 
   it.each(cases)('%j ends at %d', (text, end) => {
-    expect(stringBodyEnd(Buffer.from(text), 0)).toBe(end)
+    expect(stringBodyEnd(text, 0)).toBe(end)
   })
 
   it('makes no template of a chunk whose content key is escaped', () => {

@@ -20,6 +20,11 @@
  * and so on: those conditions are checked here too, but on the parsed template, where text cannot
  * fake or hide a key (an escaped key, a quoted key inside the content); the bytes only have to be
  * compared, which is also cheaper than several searches per event.
+ *
+ * Everything here works on "byte strings": latin1 decodings of UTF-8 bytes, one char per byte, so
+ * offsets are byte offsets. The parser decodes each read that way once (a copy, no UTF-8 work),
+ * and comparing slices of it with `===` is a memcmp in V8: about half the cost of
+ * `Buffer#compare` and a third of a JS byte loop, per event.
  */
 
 const QUOTE = 0x22
@@ -30,11 +35,13 @@ const COLON = 0x3a
 const SIMPLE_ESCAPES = new Set(Array.from('"\\/bfnrt', c => c.charCodeAt(0)))
 const PROBE = 'fast-chunk-probe'
 const CONTENT_KEY = '"content"'
+const HEX4 = /^[0-9a-fA-F]{4}$/
 
 export class PlainChunkTemplate {
   private constructor(
-    private readonly prefix: Buffer,
-    private readonly suffix: Buffer
+    /** Byte strings of the event before and after the content string body. */
+    private readonly prefix: string,
+    private readonly suffix: string
   ) {}
 
   /**
@@ -42,36 +49,37 @@ export class PlainChunkTemplate {
    * content string cannot be located with certainty.
    */
   static from(data: string): PlainChunkTemplate | null {
-    const bytes = Buffer.from(data)
+    const bytes = Buffer.from(data).toString('latin1')
     const bodyStart = contentValueStart(bytes)
     const bodyEnd = bodyStart === -1 ? -1 : stringBodyEnd(bytes, bodyStart)
     if (bodyEnd <= bodyStart) return null
-    return PlainChunkTemplate.proven(bytes.subarray(0, bodyStart), bytes.subarray(bodyEnd))
+    return PlainChunkTemplate.proven(bytes.slice(0, bodyStart), bytes.slice(bodyEnd))
   }
 
   /** The template, if a probe through it parses with the probe as the delta's content. */
-  private static proven(prefix: Buffer, suffix: Buffer): PlainChunkTemplate | null {
+  private static proven(prefix: string, suffix: string): PlainChunkTemplate | null {
     let probe: unknown
     try {
-      probe = JSON.parse(`${prefix.toString()}${PROBE}${suffix.toString()}`)
+      probe = JSON.parse(`${utf8(prefix)}${PROBE}${utf8(suffix)}`)
     } catch {
       return null
     }
     if (!isObject(probe) || !isPlainTokenChunk(probe) || deltaOf(probe).content !== PROBE) {
       return null
     }
-    // Copies: `bytes` is only this event's.
-    return new PlainChunkTemplate(Buffer.from(prefix), Buffer.from(suffix))
+    return new PlainChunkTemplate(prefix, suffix)
   }
 
-  /** True when `buf[start, end)` is this template with some non-empty content. */
-  matches(buf: Buffer, start: number, end: number): boolean {
+  /** True when the byte string `bytes[start, end)` is this template with non-empty content. */
+  matches(bytes: string, start: number, end: number): boolean {
     const { prefix, suffix } = this
     const bodyStart = start + prefix.length
     const suffixStart = end - suffix.length
     if (suffixStart <= bodyStart) return false
-    if (!sameBytes(buf, start, prefix)) return false
-    return stringBodyEnd(buf, bodyStart) === suffixStart && sameBytes(buf, suffixStart, suffix)
+    if (bytes.slice(start, bodyStart) !== prefix) return false
+    return (
+      stringBodyEnd(bytes, bodyStart) === suffixStart && bytes.slice(suffixStart, end) === suffix
+    )
   }
 }
 
@@ -101,36 +109,37 @@ function deltaOf(message: Record<string, unknown>): Record<string, unknown> {
  * Index just past the opening quote of the value of the one `"content"` key, or -1. Two
  * occurrences (text that quotes the key, a second choice) mean we cannot be sure which is which.
  */
-function contentValueStart(bytes: Buffer): number {
+function contentValueStart(bytes: string): number {
   const key = bytes.indexOf(CONTENT_KEY)
   if (key === -1 || bytes.indexOf(CONTENT_KEY, key + 1) !== -1) return -1
   let i = skipSpace(bytes, key + CONTENT_KEY.length)
-  if (bytes[i] !== COLON) return -1
+  if (bytes.charCodeAt(i) !== COLON) return -1
   i = skipSpace(bytes, i + 1)
-  return bytes[i] === QUOTE ? i + 1 : -1
+  return bytes.charCodeAt(i) === QUOTE ? i + 1 : -1
 }
 
 /** JSON's whitespace: space, tab, LF, CR. */
-function skipSpace(bytes: Buffer, i: number): number {
-  while (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d) i++
+function skipSpace(bytes: string, i: number): number {
+  for (let c = bytes.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;) {
+    c = bytes.charCodeAt(++i)
+  }
   return i
 }
 
 /**
- * Where a JSON string body starting at `buf[start]` ends (the index of its closing quote), or -1
- * when it is not a body `JSON.parse` would accept: a raw control character, an unknown escape, or
- * no closing quote. Bytes ≥ 0x80 are UTF-8 and fine anywhere in a string.
+ * Where a JSON string body starting at `bytes[start]` ends (the index of its closing quote), or
+ * -1 when it is not a body `JSON.parse` would accept: a raw control character, an unknown escape,
+ * or no closing quote. Bytes ≥ 0x80 are UTF-8 and fine anywhere in a string.
  */
-export function stringBodyEnd(buf: Buffer, start: number): number {
-  for (let i = start; i < buf.length; i++) {
-    const byte = buf[i]
+export function stringBodyEnd(bytes: string, start: number): number {
+  for (let i = start; i < bytes.length; i++) {
+    const byte = bytes.charCodeAt(i)
     if (byte === QUOTE) return i
     if (byte < 0x20) return -1
     if (byte === BACKSLASH) {
-      const next = buf[++i]
+      const next = bytes.charCodeAt(++i)
       if (next === LOWER_U) {
-        if (!isHex(buf[i + 1]) || !isHex(buf[i + 2]) || !isHex(buf[i + 3]) || !isHex(buf[i + 4]))
-          return -1
+        if (!HEX4.test(bytes.slice(i + 1, i + 5))) return -1
         i += 4
       } else if (!SIMPLE_ESCAPES.has(next)) return -1
     }
@@ -138,14 +147,9 @@ export function stringBodyEnd(buf: Buffer, start: number): number {
   return -1
 }
 
-function isHex(byte: number | undefined): boolean {
-  if (byte === undefined) return false
-  return (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66)
-}
-
-function sameBytes(buf: Buffer, at: number, expected: Buffer): boolean {
-  for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false
-  return true
+/** A byte string as the UTF-8 text it holds. */
+function utf8(bytes: string): string {
+  return Buffer.from(bytes, 'latin1').toString('utf8')
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -23,9 +23,10 @@ export interface SseSink {
   onOtherLine(field: string, value: string, line: string): void
   /**
    * An event made of one data line and no `event:` type, as the bytes `buf[start, end)` of the
-   * value; `buf` is valid during the call only. Without this method it goes to `onEvent`, decoded.
+   * value; `bytes` is `buf` as a byte string (latin1: one char per byte, for cheap comparisons).
+   * Both are valid during the call only. Without this method the event goes to `onEvent`.
    */
-  onDataEvent?(buf: Buffer, start: number, end: number): void
+  onDataEvent?(buf: Buffer, bytes: string, start: number, end: number): void
 }
 
 export class SseParser {
@@ -46,11 +47,12 @@ export class SseParser {
       // Only the line that straddles the two reads is joined (with the blank line after it, if
       // any, so the event can still take the fast path); the rest is read in place.
       const joinEnd = Math.max(lf + 1, blankLine(chunk, lf + 1))
-      this.lines(Buffer.concat([this.pending, chunk.subarray(0, joinEnd)]), 0)
+      const line = Buffer.concat([this.pending, chunk.subarray(0, joinEnd)])
+      this.lines(line, line.toString('latin1'), 0)
       this.pending = null
       start = joinEnd
     }
-    start = this.lines(chunk, start)
+    start = this.lines(chunk, chunk.toString('latin1'), start)
     // Copy: the HTTP client may reuse the memory behind `chunk` for the next read.
     if (start < chunk.length) this.pending = Buffer.from(chunk.subarray(start))
   }
@@ -61,30 +63,33 @@ export class SseParser {
       const rest = this.pending
       this.pending = null
       const end = rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length
-      this.line(rest, 0, end, rest.length)
+      this.line(rest, rest.toString('latin1'), 0, end, rest.length)
     }
     this.dispatch()
   }
 
-  /** Reads the complete lines of `buf` from `start`; returns where the incomplete rest begins. */
-  private lines(buf: Buffer, start: number): number {
-    let lf = buf.indexOf(LF, start)
+  /**
+   * Reads the complete lines of `buf` from `start`; returns where the incomplete rest begins.
+   * `bytes` is `buf` as a byte string: V8 searches it faster than Buffer#indexOf, a native call.
+   */
+  private lines(buf: Buffer, bytes: string, start: number): number {
+    let lf = bytes.indexOf('\n', start)
     while (lf !== -1) {
       const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf
-      start = this.line(buf, start, end, lf + 1)
-      lf = buf.indexOf(LF, start)
+      start = this.line(buf, bytes, start, end, lf + 1)
+      lf = bytes.indexOf('\n', start)
     }
     return start
   }
 
   /** Reads the line `buf[start, end)`; returns where the next one starts (`next` or beyond). */
-  private line(buf: Buffer, start: number, end: number, next: number): number {
+  private line(buf: Buffer, bytes: string, start: number, end: number, next: number): number {
     if (start === end) {
       this.dispatch()
       return next
     }
     if (buf[start] === COLON) return next // comment or keep-alive
-    if (startsWith(buf, start, end, DATA)) return this.dataLine(buf, start + 5, end, next)
+    if (startsWith(buf, start, end, DATA)) return this.dataLine(buf, bytes, start + 5, end, next)
     const colon = buf.indexOf(COLON, start)
     const hasColon = colon !== -1 && colon < end
     const field = buf.toString('utf8', start, hasColon ? colon : end)
@@ -100,12 +105,12 @@ export class SseParser {
    * A data line. When it is a whole event by itself (nothing gathered before it, a blank line
    * right after it in this read) the sink gets its bytes and the blank line is consumed here.
    */
-  private dataLine(buf: Buffer, start: number, end: number, next: number): number {
+  private dataLine(buf: Buffer, bytes: string, start: number, end: number, next: number): number {
     if (start < end && buf[start] === SPACE) start++
     const afterBlank =
       this.data === null && this.eventType === undefined ? blankLine(buf, next) : -1
     if (afterBlank !== -1 && this.sink.onDataEvent !== undefined) {
-      this.sink.onDataEvent(buf, start, end)
+      this.sink.onDataEvent(buf, bytes, start, end)
       return afterBlank
     }
     this.addData(buf.toString('utf8', start, end))

@@ -37,9 +37,9 @@ export class StreamState implements SseSink {
   private templateTries = TEMPLATE_TRIES
 
   /** A one-line event, as bytes: a plain token chunk is counted without decoding or parsing it. */
-  onDataEvent(buf: Buffer, start: number, end: number): void {
+  onDataEvent(buf: Buffer, bytes: string, start: number, end: number): void {
     if (this.error !== null) return
-    if (this.template !== null && this.template.matches(buf, start, end)) {
+    if (this.template !== null && this.template.matches(bytes, start, end)) {
       this.chunks++
       this.fastChunks++
       return this.token()
