@@ -6,15 +6,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readdirSync } from 'node:fs'
 import { request } from 'undici'
-import { type RequestMeta, streamRecord, textOnly } from '../../src/engine/client.js'
+import { type RequestMeta, streamRecord } from '../../src/engine/client.js'
 import { PlainChunkTemplate, stringBodyEnd } from '../../src/engine/fast-chunk.js'
 import type { RequestRecord } from '../../src/engine/record.js'
-import { SseParser } from '../../src/engine/sse.js'
+import { SseParser, type SseSink } from '../../src/engine/sse.js'
 import { StreamState } from '../../src/engine/stream-state.js'
 import { type SimServer, startSimServer } from '../../src/sim/server.js'
 import { FIXTURES, fixture } from '../helpers/replay-server.js'
 
 const META: RequestMeta = { id: 0, vu: 0, promptIndex: 0, phase: 'measured', scheduledAt: null }
+
+/** The state as a sink without the bytes path: every event is decoded and parsed. */
+function textOnly(state: StreamState): SseSink {
+  return {
+    onEvent: (data, eventType) => state.onEvent(data, eventType),
+    onOtherLine: (field, value, line) => state.onOtherLine(field, value, line)
+  }
+}
 
 interface Run {
   record: RequestRecord

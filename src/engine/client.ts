@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { Agent, type Dispatcher } from 'undici'
 import type { RequestSettings } from '../config/settings.js'
 import type { ErrorClass, RequestRecord } from './record.js'
-import { SseParser, type SseSink } from './sse.js'
+import { SseParser } from './sse.js'
 import { StreamState, excerpt, serverMessage } from './stream-state.js'
 
 /** What the load generator knows about a request before it is sent. */
@@ -31,11 +31,6 @@ export interface ClientOptions {
   origin: number
   /** Most connections to the server; null = unlimited. Never below the concurrency. */
   connections: number | null
-  /**
-   * false: every SSE event is decoded and parsed, the fast path for plain token chunks is off
-   * (fast-chunk.ts). Only the tests use it, as the reference the fast path must equal.
-   */
-  fastChunks?: boolean
 }
 
 /** Bytes kept of a non-stream body (an error or a JSON completion). */
@@ -68,12 +63,7 @@ export class StreamClient {
   }
 
   send(body: string, meta: RequestMeta): InFlight {
-    const handler = new ResponseHandler(
-      meta,
-      this.options.origin,
-      this.request.requestTimeoutMs,
-      this.options.fastChunks ?? true
-    )
+    const handler = new ResponseHandler(meta, this.options.origin, this.request.requestTimeoutMs)
     const dispatchOptions: Dispatcher.DispatchOptions = {
       origin: this.url.origin,
       path: this.url.pathname + this.url.search,
@@ -106,7 +96,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   readonly record: Promise<RequestRecord>
   private resolve!: (record: RequestRecord) => void
   private readonly state = new StreamState()
-  private readonly parser: SseParser
+  private readonly parser = new SseParser(this.state)
   private controller: Dispatcher.DispatchController | null = null
   private settled = false
   private timer: NodeJS.Timeout | null = null
@@ -121,11 +111,9 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   constructor(
     private readonly meta: RequestMeta,
     private readonly origin: number,
-    private readonly timeoutMs: number,
-    fastChunks: boolean
+    private readonly timeoutMs: number
   ) {
     this.record = new Promise(resolve => (this.resolve = resolve))
-    this.parser = new SseParser(fastChunks ? this.state : textOnly(this.state))
   }
 
   /**
@@ -280,14 +268,6 @@ export function streamRecord(
     model: s.model,
     systemFingerprint: s.systemFingerprint,
     timings: s.timings
-  }
-}
-
-/** The state as a sink without the bytes path: every event is decoded and parsed. */
-export function textOnly(state: StreamState): SseSink {
-  return {
-    onEvent: (data, eventType) => state.onEvent(data, eventType),
-    onOtherLine: (field, value, line) => state.onOtherLine(field, value, line)
   }
 }
 
