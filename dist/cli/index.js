@@ -19,7 +19,7 @@ if (major < MINIMUM_NODE_MAJOR) {
     process.exitCode = 2;
 }
 else {
-    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(26), __nccwpck_require__.e(29)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6029));
+    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(26), __nccwpck_require__.e(294)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7294));
     await runCli();
 }
 

@@ -1,8 +1,8 @@
-export const id = 29;
-export const ids = [29];
+export const id = 294;
+export const ids = [294];
 export const modules = {
 
-/***/ 6029:
+/***/ 7294:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1204,7 +1204,7 @@ function metricDefinition(id) {
  * percent (runner speed varies by ~3% from run to run), so a limit must sit above that spread and
  * well below 10%: 6% leaves ~2 standard deviations of the difference of two such runs on each
  * side (a 10% slowdown in time is a 9.1% drop in a rate, still beyond 6%). The significance test
- * and, once the baseline holds 3+ runs, the history's noise band remove most of the remaining
+ * and, once the baseline holds 5+ runs, the history's noise band remove most of the remaining
  * false alarms, so the limit only has to say what size of change matters.
  *
  * Why these metrics: medians of per-request figures move with a slowdown but barely with a few
@@ -1975,7 +1975,11 @@ function bootstrapRelativeChangeCi(base, current, stat, confidence, seed, resamp
 
 const DEFAULT_CONFIDENCE = 0.99;
 const DEFAULT_MIN_SAMPLES = 20;
-const DEFAULT_MIN_HISTORY_FOR_NOISE = 3;
+/**
+ * Why 5: the noise band's t quantile has n − 1 degrees of freedom, and at 99% it is 6.96 with
+ * 3 runs (a band of about 8 standard deviations, which hides a 10% regression), 3.75 with 5.
+ */
+const DEFAULT_MIN_HISTORY_FOR_NOISE = 5;
 /**
  * A fixed seed: the same two runs always get the same bootstrap interval. The bootstrap runs
  * for gated distributions only: a thousand resamples of a few thousand requests take a fraction
@@ -2080,7 +2084,17 @@ function beyondNoise(definition, noise, current) {
 function beyondNoiseBetter(definition, noise, current) {
     return -worseBy(definition, noise.mean, current) - noise.halfWidth;
 }
-function throughputCi(relativeChange, noise, confidence) {
+/**
+ * The significance test's interval is of the change against the newest run; against the mean
+ * of a short history the same sampling uncertainty is re-expressed: (1 + c) · newest / mean − 1.
+ */
+function rebase(ci, newest, reference) {
+    if (ci === null || newest === null || reference === null || reference === 0)
+        return ci;
+    const factor = newest / reference;
+    return [(1 + ci[0]) * factor - 1, (1 + ci[1]) * factor - 1];
+}
+function historyCi(relativeChange, noise, confidence) {
     if (relativeChange === null || noise === null || noise.mean === 0)
         return null;
     const t = studentTQuantile((1 + confidence) / 2, noise.runs - 1);
@@ -2092,23 +2106,28 @@ function noiseText(noise) {
     return `the run-to-run noise of ${noise.runs} baseline runs${relative}`;
 }
 /**
- * One metric against the newest base run. A change worse than its limit is a regression only
- * when it is also significant (rank test or proportion test, in the worse direction) and, once
- * the history is long enough, outside the history's noise band. Throughputs have no
+ * One metric against the newest base run, or against the mean of the history once it holds
+ * two runs. A change worse than its limit is a regression only when it is
+ * also significant (rank test or proportion test against the newest run, in the worse
+ * direction) and, with a history, outside the history's noise band. Throughputs have no
  * per-request samples: without a history they are judged by the limit alone and can at most
  * be inconclusive.
  */
 function compareMetric(definition, stat, threshold, baseline, current, settings) {
     const newest = baseline.runs[baseline.runs.length - 1];
-    const baseFigure = runFigure(newest, definition, stat);
-    const currentFigure = runFigure(current, definition, stat);
-    const relativeChange = baseFigure !== null && currentFigure !== null && baseFigure !== 0
-        ? currentFigure / baseFigure - 1
-        : null;
     const figures = baseline.runs
         .map(run => runFigure(run, definition, stat))
         .filter((f) => f !== null);
     const noise = historyNoise(figures, settings.confidence, settings.minHistoryForNoise);
+    // With two base runs or more, the reference is their mean: one base run carries the whole
+    // run-to-run noise of the runner (σ), the mean of n runs σ/√n, so the limit no longer hangs on
+    // one run's luck.
+    const newestFigure = runFigure(newest, definition, stat);
+    const baseFigure = newestFigure !== null && figures.length >= 2 ? (0,simple_statistics/* mean */.RE)(figures) : newestFigure;
+    const currentFigure = runFigure(current, definition, stat);
+    const relativeChange = baseFigure !== null && currentFigure !== null && baseFigure !== 0
+        ? currentFigure / baseFigure - 1
+        : null;
     const partial = {
         metric: definition.id,
         stat,
@@ -2122,10 +2141,12 @@ function compareMetric(definition, stat, threshold, baseline, current, settings)
     const name = thresholdName({ metric: definition.id, stat });
     const result = (verdict, explanation, test = null) => ({
         ...partial,
-        relativeChangeCi: test
-            ? test.ci
-            : definition.kind === 'throughput'
-                ? throughputCi(relativeChange, noise, settings.confidence)
+        // With a history, the interval of its run-to-run noise: a bootstrap of two runs' requests
+        // knows nothing of the runner's speed, which all of a run's requests share.
+        relativeChangeCi: noise !== null
+            ? historyCi(relativeChange, noise, settings.confidence)
+            : test
+                ? rebase(test.ci, newestFigure, baseFigure)
                 : null,
         pValue: test?.pValue ?? null,
         verdict,
@@ -2134,12 +2155,8 @@ function compareMetric(definition, stat, threshold, baseline, current, settings)
     if (baseFigure === null || currentFigure === null) {
         return result('inconclusive', `${name}: no figure in the ${baseFigure === null ? 'baseline' : 'current run'}.`);
     }
-    const change = changeText({
-        threshold,
-        baseline: baseFigure,
-        current: currentFigure,
-        relativeChange
-    });
+    const change = changeText({ threshold, baseline: baseFigure, current: currentFigure, relativeChange }) +
+        (figures.length >= 2 ? ` against the mean of ${figures.length} baseline runs` : '');
     const worse = worseByLimitUnit(threshold, definition, baseFigure, currentFigure);
     if (worse === null)
         return result('inconclusive', `${name}: the baseline is 0, so a relative change is undefined.`);
@@ -2165,7 +2182,7 @@ function compareMetric(definition, stat, threshold, baseline, current, settings)
             : result('pass', `${name} ${change} is better than ${limitPhrase} but within ${noiseText(noise)}.`);
     }
     const test = definition.kind === 'distribution'
-        ? distributionTest(definition, stat, newest, current, settings.confidence, threshold !== null)
+        ? distributionTest(definition, stat, newest, current, settings.confidence, threshold !== null && noise === null)
         : rateTest(definition, newest, current, settings.confidence);
     if (!isWorse && !isBetter)
         return result('pass', `${name} ${change}: within ${limitPhrase}.`, test);
@@ -2267,8 +2284,9 @@ function verdictReason(metrics) {
  * In plain words: a run that did not complete fails. Without a baseline there is nothing to
  * compare and the run passes (`no-baseline`). A baseline made with other settings is
  * `not-comparable` and the differing settings are listed. Otherwise every gated metric is
- * compared with the newest baseline run, and it regresses only when all of these hold:
- * (a) it is worse than its limit (a share of the baseline figure, or a difference in the
+ * compared with the newest baseline run or, once the baseline holds two runs or more, with the
+ * mean of their figures, and it regresses only when all of these hold:
+ * (a) it is worse than its limit (a share of that reference figure, or a difference in the
  * metric's unit); (b) the difference is statistically significant at `confidence`, in the worse
  * direction: a Mann-Whitney U test on the per-request values of both runs for distributions, a
  * two-proportion test for rates (throughputs have no per-request values and skip this test);
@@ -3399,6 +3417,37 @@ function parseJson(name, value) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/log.ts
+/** A logger that drops everything: for library callers and tests that do not read logs. */
+const log_silentLogger = {
+    info: () => undefined,
+    debug: () => undefined,
+    warning: () => undefined,
+    group: (_title, fn) => fn()
+};
+/** A logger that keeps every line, for tests that check what a user would be told. */
+class MemoryLogger {
+    lines = [];
+    info(message) {
+        this.lines.push({ level: 'info', message });
+    }
+    debug(message) {
+        this.lines.push({ level: 'debug', message });
+    }
+    warning(message) {
+        this.lines.push({ level: 'warning', message });
+    }
+    group(_title, fn) {
+        return fn();
+    }
+    text(level) {
+        return this.lines
+            .filter(line => level === undefined || line.level === level)
+            .map(line => line.message)
+            .join('\n');
+    }
+}
+
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __webpack_require__(7075);
 // EXTERNAL MODULE: external "node:stream/promises"
@@ -3436,7 +3485,7 @@ async function writeFileAtomic(path, data) {
         throw error;
     }
 }
-function files_sha256OfText(text) {
+function sha256OfText(text) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
 
@@ -3464,7 +3513,7 @@ class RetryableError extends Error {
 /** File name of a URL in the download folder: a hash of the URL keeps distinct URLs apart. */
 function downloadFileName(url) {
     const last = (0,external_node_path_.basename)(new URL(url).pathname).replace(/[^\w.-]/g, '_') || 'dataset.json';
-    return `${files_sha256OfText(url).slice(0, 12)}-${last}`;
+    return `${sha256OfText(url).slice(0, 12)}-${last}`;
 }
 /** The sidecar holding a file's SHA-256, written at download time to avoid rehashing 673 MB. */
 function sidecarPath(path) {
@@ -3784,7 +3833,7 @@ async function describeLocalFile(path, shaDir, expectedSha256, signal) {
         size: info.size,
         mtimeMs: info.mtimeMs
     };
-    const recordPath = (0,external_node_path_.join)(shaDir, `local-${files_sha256OfText(absolute).slice(0, 16)}.sha256.json`);
+    const recordPath = (0,external_node_path_.join)(shaDir, `local-${sha256OfText(absolute).slice(0, 16)}.sha256.json`);
     let sha256 = await readRecordedSha(recordPath, record);
     const expected = expectedSha256?.toLowerCase();
     // A recorded sha that disagrees with the user's is checked again before failing the run.
@@ -3815,30 +3864,34 @@ async function readRecordedSha(recordPath, current) {
 /**
  * The prepared prompt set, saved after filtering so that the next run with the same dataset and
  * filter settings loads ~480 prompts (a few MB of JSON, tens of ms) instead of parsing 673 MB.
+ * It also keeps the dataset's SHA-256 and size, so a run that uses it reports complete facts
+ * without opening (or, for a URL, downloading) the dataset.
  */
 
 
 
 
 /** Bumped whenever the filters or the file layout change, so old files are never trusted. */
-const PREPARED_VERSION = 1;
+const PREPARED_VERSION = 2;
 /** Every setting that changes which prompts are kept, in one fixed order. */
 function filterSettingsOf(settings) {
     const { nPrompts, minTurns, minTokens, maxPromptTokens, maxContext } = settings;
     return { nPrompts, minTurns, minTokens, maxPromptTokens, maxContext };
 }
-function preparedKey(datasetSha256, settings) {
+/** `identity` names the dataset (its URL or its SHA-256); the filters are spelled out. */
+function preparedKey(identity, settings) {
     const f = filterSettingsOf(settings);
     const filters = `t${f.minTurns}-k${f.minTokens}-p${f.maxPromptTokens}-c${f.maxContext}-n${f.nPrompts}`;
-    return `llm-bench-prepared-v${PREPARED_VERSION}-${datasetSha256.toLowerCase()}-${filters}`;
+    return `llm-bench-prepared-v${PREPARED_VERSION}-${identity}-${filters}`;
 }
-function preparedPath(dir, key) {
+function prepared_cache_preparedPath(dir, key) {
     return (0,external_node_path_.join)(dir, `${key}.json`);
 }
-async function savePreparedSet(path, datasetSha256, settings, set) {
+async function savePreparedSet(path, dataset, settings, set) {
     const file = {
         version: PREPARED_VERSION,
-        datasetSha256,
+        datasetSha256: dataset.sha256,
+        datasetBytes: dataset.bytes,
         filters: filterSettingsOf(settings),
         stages: set.stages,
         prompts: set.prompts
@@ -3847,10 +3900,11 @@ async function savePreparedSet(path, datasetSha256, settings, set) {
     await writeFileAtomic(path, JSON.stringify(file));
 }
 /**
- * The saved set, or null when there is none. A file that cannot be used (corrupt, another
- * version, other settings) is a warning: the caller parses the dataset again.
+ * The saved set, or null when there is none. `expectedSha256`, when known (the local file's, or
+ * the user's `dataset-sha256`), must match the set's dataset. A file that cannot be used
+ * (corrupt, another version, dataset or settings) is a warning: the caller parses again.
  */
-async function loadPreparedSet(path, datasetSha256, settings, log) {
+async function prepared_cache_loadPreparedSet(path, expectedSha256, settings, log) {
     let text;
     try {
         text = await (0,external_node_fs_promises_.readFile)(path, 'utf8');
@@ -3859,21 +3913,23 @@ async function loadPreparedSet(path, datasetSha256, settings, log) {
         return null;
     }
     try {
-        return checkPreparedFile(JSON.parse(text), datasetSha256, settings);
+        return checkPreparedFile(JSON.parse(text), expectedSha256?.toLowerCase(), settings);
     }
     catch (error) {
         log.warning(`ignoring the prepared prompt set ${path} (${errorMessage(error)}); parsing the dataset again`);
         return null;
     }
 }
-function checkPreparedFile(data, datasetSha256, settings) {
+function checkPreparedFile(data, expectedSha256, settings) {
     const file = data;
     if (typeof file !== 'object' || file === null)
         throw new Error('not a JSON object');
     if (file.version !== PREPARED_VERSION)
         throw new Error(`version ${file.version}`);
-    if (file.datasetSha256 !== datasetSha256)
-        throw new Error('made from another dataset');
+    const dataset = datasetOf(file);
+    if (expectedSha256 && dataset.sha256 !== expectedSha256) {
+        throw new Error(`made from another dataset: SHA-256 ${dataset.sha256}, not ${expectedSha256}`);
+    }
     if (JSON.stringify(file.filters) !== JSON.stringify(filterSettingsOf(settings))) {
         throw new Error('made with other filter settings');
     }
@@ -3885,7 +3941,16 @@ function checkPreparedFile(data, datasetSha256, settings) {
     if (file.prompts.length === 0 || file.prompts.length !== file.stages.at(-1)?.kept) {
         throw new Error('the prompt count does not match the stage counts');
     }
-    return { prompts: file.prompts, stages: file.stages };
+    return { prompts: file.prompts, stages: file.stages, dataset };
+}
+function datasetOf(file) {
+    const { datasetSha256: sha256, datasetBytes: bytes } = file;
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+        throw new Error('no dataset SHA-256');
+    }
+    if (!Number.isSafeInteger(bytes) || bytes < 0)
+        throw new Error('no dataset size');
+    return { sha256, bytes: bytes };
 }
 function isPreparedPrompt(value) {
     const p = value;
@@ -4030,9 +4095,10 @@ async function openDataset(path) {
 
 ;// CONCATENATED MODULE: ./src/dataset/index.ts
 /**
- * The dataset step of a run: find the ShareGPT file (local or downloaded), then the prompts, from
- * the prepared-set cache when this dataset and these filters were prepared before, else by
- * streaming the file through the k6 filters and stopping as soon as enough prompts are kept.
+ * The dataset step of a run: the prompts from the prepared-set cache when this dataset and these
+ * filters were prepared before, else from the ShareGPT file (local or downloaded), streamed
+ * through the k6 filters and read only until enough prompts are kept. A URL dataset's prepared
+ * set is found by its URL, before any download: a repeated run never touches the 673 MB file.
  */
 
 
@@ -4042,23 +4108,34 @@ async function openDataset(path) {
 
 
 
+
 async function prepareDataset(settings, log, signal) {
-    const { downloadDir, preparedDir } = datasetCachePaths(settings);
-    const file = await locateDataset(settings, downloadDir, preparedDir, log, signal);
-    const cachePath = preparedPath(preparedDir, preparedCacheKey(file.sha256, settings));
-    const cached = await loadPreparedSet(cachePath, file.sha256, settings, log);
+    const { cachePath, set: cached, file: opened } = await lookUpPreparedSet(settings, log, signal);
     if (cached) {
         log.info(`dataset: ${cached.prompts.length} prompts from the prepared set ${cachePath}`);
         log.info(`dataset: ${formatStages(cached.stages)}`);
-        return { prompts: cached.prompts, facts: factsOf(settings, file, cached, true) };
+        const facts = factsOf(settings, opened?.path ?? null, cached.dataset, cached, true);
+        return { prompts: cached.prompts, facts };
     }
+    const file = opened ?? (await downloadFile(settings, log, signal));
     const set = await filterDatasetFile(file.path, settings, signal);
     log.info(`dataset: ${set.prompts.length} prompts from ${file.path}`);
     log.info(`dataset: ${formatStages(set.stages)}`);
     if (set.prompts.length === 0)
         throw noPromptsError(file.path, set.stages, settings);
-    await savePreparedSet(cachePath, file.sha256, settings, set).catch(error => log.warning(`could not save the prepared prompt set ${cachePath}: ${errorMessage(error)}`));
-    return { prompts: set.prompts, facts: factsOf(settings, file, set, false) };
+    await savePreparedSet(cachePath, file, settings, set).catch(error => log.warning(`could not save the prepared prompt set ${cachePath}: ${errorMessage(error)}`));
+    return { prompts: set.prompts, facts: factsOf(settings, file.path, file, set, false) };
+}
+/**
+ * True when a usable prepared set is on disk for a URL dataset, so the action can skip
+ * restoring the download. Local datasets answer false: their set is keyed by the file's hash.
+ */
+async function hasPreparedUrlSet(settings) {
+    if (!isUrl(settings.source))
+        return false;
+    const { preparedDir } = datasetCachePaths(settings);
+    const cachePath = preparedPath(preparedDir, preparedCacheKey(settings));
+    return (await loadPreparedSet(cachePath, settings.sha256, settings, silentLogger)) !== null;
 }
 function datasetCachePaths(settings) {
     return {
@@ -4068,12 +4145,24 @@ function datasetCachePaths(settings) {
 }
 /** Key of the downloaded file in the Actions cache: the URL, and the expected sha when given. */
 function datasetCacheKey(settings) {
-    const sha = settings.sha256 ? `-${settings.sha256.toLowerCase()}` : '';
-    return `llm-bench-dataset-v1-${sha256OfText(settings.source).slice(0, 16)}${sha}`;
+    return `llm-bench-dataset-v1-${urlIdentity(settings)}`;
 }
-/** Key (and file name) of a prepared set: the dataset's SHA-256 and every filter setting. */
-function preparedCacheKey(datasetSha256, settings) {
-    return preparedKey(datasetSha256, settings);
+/**
+ * Key (and file name) of a prepared set: the dataset and every filter setting. A URL dataset is
+ * named by its URL and `dataset-sha256` when given (as its download is), so the key is known
+ * before anything is downloaded; a local file by its SHA-256, `localSha256`, which it needs.
+ */
+function preparedCacheKey(settings, localSha256) {
+    if (isUrl(settings.source))
+        return preparedKey(`url-${urlIdentity(settings)}`, settings);
+    if (!localSha256)
+        throw new Error('the prepared set of a local dataset is keyed by its SHA-256');
+    return preparedKey(`sha-${localSha256.toLowerCase()}`, settings);
+}
+/** A URL's hash, and the user's sha when given: without it, whatever the URL serves is reused. */
+function urlIdentity(settings) {
+    const sha = settings.sha256 ? `-${settings.sha256.toLowerCase()}` : '';
+    return `${sha256OfText(settings.source).slice(0, 16)}${sha}`;
 }
 /**
  * Streams a ShareGPT file through the filters; stops reading once `nPrompts` prompts are kept.
@@ -4091,20 +4180,33 @@ async function filterDatasetFile(path, settings, signal) {
 function isUrl(source) {
     return /^https?:\/\//i.test(source);
 }
-async function locateDataset(settings, downloadDir, preparedDir, log, signal) {
-    if (!isUrl(settings.source)) {
-        return describeLocalFile(settings.source, preparedDir, settings.sha256, signal);
+/** For a URL, by the URL alone (no download); for a local file, by its SHA-256. */
+async function lookUpPreparedSet(settings, log, signal) {
+    const { preparedDir } = datasetCachePaths(settings);
+    if (isUrl(settings.source)) {
+        const cachePath = prepared_cache_preparedPath(preparedDir, preparedCacheKey(settings));
+        // The user's sha, when given, must be the one the set was made from.
+        const set = await prepared_cache_loadPreparedSet(cachePath, settings.sha256, settings, log);
+        return { cachePath, set, file: null };
     }
+    const file = await describeLocalFile(settings.source, preparedDir, settings.sha256, signal);
+    const cachePath = prepared_cache_preparedPath(preparedDir, preparedCacheKey(settings, file.sha256));
+    const set = await prepared_cache_loadPreparedSet(cachePath, file.sha256, settings, log);
+    return { cachePath, set, file };
+}
+async function downloadFile(settings, log, signal) {
+    const { downloadDir } = datasetCachePaths(settings);
     const options = { log, signal, expectedSha256: settings.sha256 };
     const { path, sha256, bytes } = await downloadDataset(settings.source, downloadDir, options);
     return { path, sha256, bytes };
 }
-function factsOf(settings, file, set, fromPreparedCache) {
+/** `path` is null when the prompts came from a URL's prepared set: no file was opened. */
+function factsOf(settings, path, dataset, set, fromPreparedCache) {
     return {
         source: settings.source,
-        path: file.path,
-        sha256: file.sha256,
-        bytes: file.bytes,
+        path,
+        sha256: dataset.sha256,
+        bytes: dataset.bytes,
         stages: set.stages,
         prompts: set.prompts.length,
         fromPreparedCache
@@ -4164,6 +4266,11 @@ function arrivalSchedule(rate, seed, count) {
  * only `data:` values are ever decoded, and it keeps every unknown field (`error: ...`, a raw
  * JSON line) whole even when it is split across reads: eventsource-parser drops such lines
  * when they straddle a read, which would hide a server's error message.
+ *
+ * It is on the hot path of every token: lines are found with `indexOf` in the read's own memory,
+ * only a line that straddles two reads is copied, and an event that is one data line (the usual
+ * `data: {...}` + blank line) goes to the sink as raw bytes, so a plain token chunk is never
+ * decoded at all (see fast-chunk.ts).
  */
 const LF = 10;
 const CR = 13;
@@ -4179,19 +4286,25 @@ class SseParser {
         this.sink = sink;
     }
     feed(chunk) {
-        const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-        this.pending = null;
         let start = 0;
-        let lf = buf.indexOf(LF, start);
-        while (lf !== -1) {
-            const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-            this.line(buf, start, end);
-            start = lf + 1;
-            lf = buf.indexOf(LF, start);
+        if (this.pending !== null) {
+            const lf = chunk.indexOf(LF);
+            if (lf === -1) {
+                this.pending = Buffer.concat([this.pending, chunk]);
+                return;
+            }
+            // Only the line that straddles the two reads is joined (with the blank line after it, if
+            // any, so the event can still take the fast path); the rest is read in place.
+            const joinEnd = Math.max(lf + 1, blankLine(chunk, lf + 1));
+            const line = Buffer.concat([this.pending, chunk.subarray(0, joinEnd)]);
+            this.lines(line, line.toString('latin1'), 0);
+            this.pending = null;
+            start = joinEnd;
         }
+        start = this.lines(chunk, chunk.toString('latin1'), start);
         // Copy: the HTTP client may reuse the memory behind `chunk` for the next read.
-        if (start < buf.length)
-            this.pending = Buffer.from(buf.subarray(start));
+        if (start < chunk.length)
+            this.pending = Buffer.from(chunk.subarray(start));
     }
     /** The body ended: a last line without a newline and a last event without a blank line count. */
     end() {
@@ -4199,17 +4312,33 @@ class SseParser {
             const rest = this.pending;
             this.pending = null;
             const end = rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length;
-            this.line(rest, 0, end);
+            this.line(rest, rest.toString('latin1'), 0, end, rest.length);
         }
         this.dispatch();
     }
-    line(buf, start, end) {
-        if (start === end)
-            return this.dispatch();
+    /**
+     * Reads the complete lines of `buf` from `start`; returns where the incomplete rest begins.
+     * `bytes` is `buf` as a byte string: V8 searches it faster than Buffer#indexOf, a native call.
+     */
+    lines(buf, bytes, start) {
+        let lf = bytes.indexOf('\n', start);
+        while (lf !== -1) {
+            const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
+            start = this.line(buf, bytes, start, end, lf + 1);
+            lf = bytes.indexOf('\n', start);
+        }
+        return start;
+    }
+    /** Reads the line `buf[start, end)`; returns where the next one starts (`next` or beyond). */
+    line(buf, bytes, start, end, next) {
+        if (start === end) {
+            this.dispatch();
+            return next;
+        }
         if (buf[start] === COLON)
-            return; // comment or keep-alive
+            return next; // comment or keep-alive
         if (startsWith(buf, start, end, DATA))
-            return this.addData(decodeValue(buf, start + 5, end));
+            return this.dataLine(buf, bytes, start + 5, end, next);
         const colon = buf.indexOf(COLON, start);
         const hasColon = colon !== -1 && colon < end;
         const field = buf.toString('utf8', start, hasColon ? colon : end);
@@ -4219,6 +4348,22 @@ class SseParser {
         else if (field !== 'id' && field !== 'retry') {
             this.sink.onOtherLine(field, value, buf.toString('utf8', start, end));
         }
+        return next;
+    }
+    /**
+     * A data line. When it is a whole event by itself (nothing gathered before it, a blank line
+     * right after it in this read) the sink gets its bytes and the blank line is consumed here.
+     */
+    dataLine(buf, bytes, start, end, next) {
+        if (start < end && buf[start] === SPACE)
+            start++;
+        const afterBlank = this.data === null && this.eventType === undefined ? blankLine(buf, next) : -1;
+        if (afterBlank !== -1 && this.sink.onDataEvent !== undefined) {
+            this.sink.onDataEvent(buf, bytes, start, end);
+            return afterBlank;
+        }
+        this.addData(buf.toString('utf8', start, end));
+        return next;
     }
     addData(value) {
         this.data = this.data === null ? value : `${this.data}\n${value}`;
@@ -4229,6 +4374,12 @@ class SseParser {
         this.data = null;
         this.eventType = undefined;
     }
+}
+/** Index past the blank line (LF or CR LF) at `at`, or -1 when there is none there. */
+function blankLine(buf, at) {
+    if (buf[at] === LF)
+        return at + 1;
+    return buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1;
 }
 function startsWith(buf, start, end, prefix) {
     if (end - start < prefix.length)
@@ -4243,8 +4394,182 @@ function decodeValue(buf, start, end) {
     return buf.toString('utf8', start < end && buf[start] === SPACE ? start + 1 : start, end);
 }
 
+;// CONCATENATED MODULE: ./src/engine/fast-chunk.ts
+/**
+ * The fast path for plain token chunks.
+ *
+ * Why: decoding and `JSON.parse` of every SSE event was most of the engine's cost per chunk
+ * (≈1.4 µs of 1.43 µs), so a fast server could outrun the client and the client, not the server,
+ * set the measured rate. Yet almost every event of a stream is the same token chunk with another
+ * piece of text: llama.cpp, vLLM and the simulator repeat the chunk byte for byte (id, created,
+ * model, fingerprint) apart from the `content` string.
+ *
+ * How it stays exact: a chunk goes the slow way (decode + `JSON.parse`), and when the parsed object
+ * is a plain token chunk (see `isPlainTokenChunk`), its bytes before and after the content string
+ * become a template. A later event made of the template's prefix, then a valid, non-empty JSON
+ * string body, then the template's suffix is, by JSON's grammar, the same object with other
+ * content: a token chunk that changes nothing but the token count. Before a template is used, a
+ * probe (prefix + marker + suffix) is parsed to prove the content string sits where we think.
+ * Any other event (first of a stream, finish, usage, error, role, reasoning, tool calls, several
+ * choices, an escape we do not know, a different layout) is parsed in full as before.
+ *
+ * Why a template and not a search of the raw bytes for `"usage"`, `"role"`, `"finish_reason":"`
+ * and so on: those conditions are checked here too, but on the parsed template, where text cannot
+ * fake or hide a key (an escaped key, a quoted key inside the content); the bytes only have to be
+ * compared, which is also cheaper than several searches per event.
+ *
+ * Everything here works on "byte strings": latin1 decodings of UTF-8 bytes, one char per byte, so
+ * offsets are byte offsets. The parser decodes each read that way once (a copy, no UTF-8 work),
+ * and comparing slices of it with `===` is a memcmp in V8: about half the cost of
+ * `Buffer#compare` and a third of a JS byte loop, per event.
+ */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LOWER_U = 0x75;
+const fast_chunk_COLON = 0x3a;
+/** The bytes allowed after a backslash in a JSON string, `u` (and its 4 hex digits) aside. */
+const SIMPLE_ESCAPES = new Set(Array.from('"\\/bfnrt', c => c.charCodeAt(0)));
+const PROBE = 'fast-chunk-probe';
+const CONTENT_KEY = '"content"';
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+class PlainChunkTemplate {
+    prefix;
+    suffix;
+    constructor(
+    /** Byte strings of the event before and after the content string body. */
+    prefix, suffix) {
+        this.prefix = prefix;
+        this.suffix = suffix;
+    }
+    /**
+     * A template from the data of an event that parsed to a plain token chunk, or null when its
+     * content string cannot be located with certainty.
+     */
+    static from(data) {
+        const bytes = Buffer.from(data).toString('latin1');
+        const bodyStart = contentValueStart(bytes);
+        const bodyEnd = bodyStart === -1 ? -1 : stringBodyEnd(bytes, bodyStart);
+        if (bodyEnd <= bodyStart)
+            return null;
+        return PlainChunkTemplate.proven(bytes.slice(0, bodyStart), bytes.slice(bodyEnd));
+    }
+    /** The template, if a probe through it parses with the probe as the delta's content. */
+    static proven(prefix, suffix) {
+        let probe;
+        try {
+            probe = JSON.parse(`${utf8(prefix)}${PROBE}${utf8(suffix)}`);
+        }
+        catch {
+            return null;
+        }
+        if (!fast_chunk_isObject(probe) || !isPlainTokenChunk(probe) || deltaOf(probe).content !== PROBE) {
+            return null;
+        }
+        return new PlainChunkTemplate(prefix, suffix);
+    }
+    /** True when the byte string `bytes[start, end)` is this template with non-empty content. */
+    matches(bytes, start, end) {
+        const { prefix, suffix } = this;
+        const bodyStart = start + prefix.length;
+        const suffixStart = end - suffix.length;
+        if (suffixStart <= bodyStart)
+            return false;
+        if (bytes.slice(start, bodyStart) !== prefix)
+            return false;
+        return (stringBodyEnd(bytes, bodyStart) === suffixStart && bytes.slice(suffixStart, end) === suffix);
+    }
+}
+/**
+ * A chunk whose only effect on a request's record is one token: no error, usage or timings, one
+ * choice without a finish reason, a delta with non-empty `content` and nothing else that is not
+ * null (no role, reasoning or tool calls; a null one, as some servers send, changes nothing).
+ * Stricter than `StreamState` needs, on purpose.
+ */
+function isPlainTokenChunk(message) {
+    if (message.error != null || message.usage != null || message.timings != null)
+        return false;
+    const choices = message.choices;
+    if (!Array.isArray(choices) || choices.length !== 1)
+        return false;
+    const choice = choices[0];
+    if (!fast_chunk_isObject(choice) || choice.finish_reason != null || !fast_chunk_isObject(choice.delta))
+        return false;
+    const delta = choice.delta;
+    if (typeof delta.content !== 'string' || delta.content.length === 0)
+        return false;
+    return Object.keys(delta).every(key => key === 'content' || delta[key] === null);
+}
+function deltaOf(message) {
+    const choice = message.choices[0];
+    return choice.delta;
+}
+/**
+ * Index just past the opening quote of the value of the one `"content"` key, or -1. Two
+ * occurrences (text that quotes the key, a second choice) mean we cannot be sure which is which.
+ */
+function contentValueStart(bytes) {
+    const key = bytes.indexOf(CONTENT_KEY);
+    if (key === -1 || bytes.indexOf(CONTENT_KEY, key + 1) !== -1)
+        return -1;
+    let i = skipSpace(bytes, key + CONTENT_KEY.length);
+    if (bytes.charCodeAt(i) !== fast_chunk_COLON)
+        return -1;
+    i = skipSpace(bytes, i + 1);
+    return bytes.charCodeAt(i) === QUOTE ? i + 1 : -1;
+}
+/** JSON's whitespace: space, tab, LF, CR. */
+function skipSpace(bytes, i) {
+    for (let c = bytes.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;) {
+        c = bytes.charCodeAt(++i);
+    }
+    return i;
+}
+/**
+ * Where a JSON string body starting at `bytes[start]` ends (the index of its closing quote), or
+ * -1 when it is not a body `JSON.parse` would accept: a raw control character, an unknown escape,
+ * or no closing quote. Bytes ≥ 0x80 are UTF-8 and fine anywhere in a string.
+ */
+function stringBodyEnd(bytes, start) {
+    for (let i = start; i < bytes.length; i++) {
+        const byte = bytes.charCodeAt(i);
+        if (byte === QUOTE)
+            return i;
+        if (byte < 0x20)
+            return -1;
+        if (byte === BACKSLASH) {
+            const next = bytes.charCodeAt(++i);
+            if (next === LOWER_U) {
+                if (!HEX4.test(bytes.slice(i + 1, i + 5)))
+                    return -1;
+                i += 4;
+            }
+            else if (!SIMPLE_ESCAPES.has(next))
+                return -1;
+        }
+    }
+    return -1;
+}
+/** A byte string as the UTF-8 text it holds. */
+function utf8(bytes) {
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+function fast_chunk_isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/stream-state.ts
+/**
+ * What one streamed response says, gathered event by event. Pure: the caller stamps each read
+ * (`readAt`) before feeding it, so every event parsed from that read carries the read's time.
+ */
+
 const MAX_MESSAGE = 200;
+/**
+ * Plain token chunks a stream may turn into a template: one is enough for a server that repeats
+ * its chunk; a few more cover a change of layout; a server whose every chunk differs outside the
+ * content (a per-chunk nonce) stops paying for templates after these.
+ */
+const TEMPLATE_TRIES = 4;
 class StreamState {
     /** Arrival time of the read being parsed, ms on the run's clock. */
     readAt = 0;
@@ -4261,12 +4586,36 @@ class StreamState {
     systemFingerprint = null;
     timings = null;
     error = null;
+    /** Of `chunks`, those the fast path counted without parsing (for tests and profiling). */
+    fastChunks = 0;
+    /** This stream's plain token chunk, once one was parsed: see fast-chunk.ts. */
+    template = null;
+    templateTries = TEMPLATE_TRIES;
+    /** A one-line event, as bytes: a plain token chunk is counted without decoding or parsing it. */
+    onDataEvent(buf, bytes, start, end) {
+        if (this.error !== null)
+            return;
+        if (this.template !== null && this.template.matches(bytes, start, end)) {
+            this.chunks++;
+            this.fastChunks++;
+            return this.token();
+        }
+        this.parse(buf.toString('utf8', start, end), true);
+    }
     onEvent(data, eventType) {
         if (this.error !== null)
             return;
-        this.chunks++;
-        if (eventType === 'error')
+        if (eventType === 'error') {
+            this.chunks++;
             return this.fail('stream-error', serverMessage(data));
+        }
+        // Text comes here when the event had several data lines or the parser was asked for text:
+        // it may make the first template, never replace one the bytes path is using.
+        this.parse(data, this.template === null);
+    }
+    /** The full path: `JSON.parse`; a plain token chunk may become the template (`mayLearn`). */
+    parse(data, mayLearn) {
+        this.chunks++;
         if (data === '[DONE]') {
             this.done = true;
             return;
@@ -4281,6 +4630,13 @@ class StreamState {
         if (!stream_state_isObject(message))
             return this.fail('invalid-response', `event data is not a JSON object: ${excerpt(data)}`);
         this.takeMessage(message);
+        if (mayLearn && this.templateTries > 0 && isPlainTokenChunk(message))
+            this.learn(data);
+    }
+    /** Makes a parsed plain token chunk the template the next chunks are matched against. */
+    learn(data) {
+        this.templateTries--;
+        this.template = PlainChunkTemplate.from(data) ?? this.template;
     }
     onOtherLine(field, value, line) {
         if (this.error !== null)
@@ -4469,6 +4825,7 @@ class ResponseHandler {
     controller = null;
     settled = false;
     timer = null;
+    /** Dispatch time until undici starts writing the request (see onRequestStart). */
     sentAt = 0;
     status = null;
     mode = 'sse';
@@ -4481,6 +4838,11 @@ class ResponseHandler {
         this.timeoutMs = timeoutMs;
         this.record = new Promise(resolve => (this.resolve = resolve));
     }
+    /**
+     * The request is handed to undici. The timeout runs from here (time queued for a connection
+     * counts against it); `sentAt` is only provisional: a request that never gets written (e.g.
+     * connection refused) keeps this time.
+     */
     start() {
         this.sentAt = external_node_perf_hooks_.performance.now() - this.origin;
         this.timer = setTimeout(() => this.cut('timeout', `no complete response within ${this.timeoutMs / 1000} s`), this.timeoutMs);
@@ -4491,10 +4853,18 @@ class ResponseHandler {
         this.state.fail(errorClass, message);
         this.settle(external_node_perf_hooks_.performance.now() - this.origin);
     }
+    /**
+     * undici calls this synchronously just before it writes the request on a socket, so this is
+     * where the request is sent. Stamping at dispatch instead would count client-side queueing in
+     * TTFT and latency: waiting for a free connection, and the event-loop turn (setImmediate)
+     * undici waits before it reuses a kept-alive socket. In the open loop, `sentAt − scheduledAt`
+     * is then the client's true lateness.
+     */
     onRequestStart(controller) {
         this.controller = controller;
         if (this.settled)
-            controller.abort(new Error('request ended'));
+            return controller.abort(new Error('request ended'));
+        this.sentAt = external_node_perf_hooks_.performance.now() - this.origin;
     }
     onResponseStart(controller, statusCode, headers) {
         this.status = statusCode;
@@ -4579,33 +4949,36 @@ class ResponseHandler {
         this.resolve(this.toRecord(endAt));
     }
     toRecord(endAt) {
-        const s = this.state;
-        // Without usage, token-bearing chunks are the best count (one token each on llama.cpp).
-        const estimated = s.completionTokens === null && (s.error === null || s.tokenChunks > 0);
-        return {
-            id: this.meta.id,
-            vu: this.meta.vu,
-            promptIndex: this.meta.promptIndex,
-            phase: this.meta.phase,
-            scheduledAt: this.meta.scheduledAt,
-            sentAt: this.sentAt,
-            firstTokenAt: s.firstTokenAt,
-            lastTokenAt: s.lastTokenAt,
-            endAt,
-            status: this.status,
-            promptTokens: s.promptTokens,
-            completionTokens: estimated ? s.tokenChunks : s.completionTokens,
-            completionTokensEstimated: estimated,
-            chunks: s.chunks,
-            tokenChunks: s.tokenChunks,
-            interTokenMs: s.interTokenMs,
-            finishReason: s.finishReason,
-            error: s.error,
-            model: s.model,
-            systemFingerprint: s.systemFingerprint,
-            timings: s.timings
-        };
+        return streamRecord(this.meta, this.state, this.status, this.sentAt, endAt);
     }
+}
+/** The record of a request from what its stream said and when it was sent and ended. */
+function streamRecord(meta, s, status, sentAt, endAt) {
+    // Without usage, token-bearing chunks are the best count (one token each on llama.cpp).
+    const estimated = s.completionTokens === null && (s.error === null || s.tokenChunks > 0);
+    return {
+        id: meta.id,
+        vu: meta.vu,
+        promptIndex: meta.promptIndex,
+        phase: meta.phase,
+        scheduledAt: meta.scheduledAt,
+        sentAt,
+        firstTokenAt: s.firstTokenAt,
+        lastTokenAt: s.lastTokenAt,
+        endAt,
+        status,
+        promptTokens: s.promptTokens,
+        completionTokens: estimated ? s.tokenChunks : s.completionTokens,
+        completionTokensEstimated: estimated,
+        chunks: s.chunks,
+        tokenChunks: s.tokenChunks,
+        interTokenMs: s.interTokenMs,
+        finishReason: s.finishReason,
+        error: s.error,
+        model: s.model,
+        systemFingerprint: s.systemFingerprint,
+        timings: s.timings
+    };
 }
 function describe(error) {
     const code = error.code;
