@@ -1,7 +1,7 @@
 import { baselineRunFromResults, type BaselineRun } from '../../src/baseline/store.js'
 import { DEFAULT_SETTINGS } from '../../src/config/settings.js'
 import type { RequestRecord } from '../../src/engine/record.js'
-import { seededRandom } from '../../src/gate/stats.js'
+import { mulberry32 } from '../../src/random.js'
 import { summarize } from '../../src/metrics/summary.js'
 import {
   RESULTS_SCHEMA,
@@ -42,7 +42,7 @@ export interface Shape {
  * token ± 10%, each scaled by the shape.
  */
 export function records(shape: Shape = {}): RequestRecord[] {
-  const random = seededRandom(shape.seed ?? 1)
+  const random = mulberry32(shape.seed ?? 1)
   const ttfts =
     shape.ttfts ?? Array.from({ length: shape.n ?? 100 }, () => 200 * (0.9 + 0.2 * random()))
   return ttfts.map((rawTtft, id) => {

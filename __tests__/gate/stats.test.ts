@@ -1,10 +1,10 @@
+import { mulberry32 } from '../../src/random.js'
 import { describe, expect, it } from '@jest/globals'
 import {
   bootstrapRelativeChangeCi,
   mannWhitneyU,
   normalCdf,
   normalQuantile,
-  seededRandom,
   studentTCdf,
   studentTQuantile,
   twoProportionTest
@@ -99,11 +99,11 @@ describe('distributions', () => {
   })
 })
 
-describe('seededRandom', () => {
+describe('mulberry32 (the seeded randomness of the bootstrap)', () => {
   it('repeats its sequence for a seed and differs across seeds', () => {
-    const a = seededRandom(7)
-    const b = seededRandom(7)
-    const c = seededRandom(8)
+    const a = mulberry32(7)
+    const b = mulberry32(7)
+    const c = mulberry32(8)
     const first = [a(), a(), a()]
     expect([b(), b(), b()]).toEqual(first)
     expect([c(), c(), c()]).not.toEqual(first)

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../random.js'
 import { errorFunction, quantileSorted } from 'simple-statistics'
 import { sortedCopy } from '../metrics/distribution.js'
 import type { DistributionStat } from '../metrics/types.js'
@@ -136,18 +137,6 @@ export function twoProportionTest(
   return { z, pValue: twoSidedP(z) }
 }
 
-/** mulberry32: a small seeded PRNG, so the same inputs always give the same interval. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const QUANTILE_OF: Record<Exclude<DistributionStat, 'avg' | 'min' | 'max'>, number> = {
   med: 0.5,
   p90: 0.9,
@@ -206,7 +195,8 @@ export function bootstrapRelativeChangeCi(
   resamples = 1000
 ): [number, number] | null {
   if (base.length === 0 || current.length === 0) return null
-  const random = seededRandom(seed)
+  // The same seed always gives the same interval.
+  const random = mulberry32(seed)
   const baseSorted = sortedCopy(base)
   const currentSorted = sortedCopy(current)
   const baseCounts = new Uint32Array(base.length)

@@ -5,7 +5,9 @@
  */
 import type { Comparison, MetricComparison, MetricVerdict, Verdict } from '../gate/types.js'
 import type { ResultsFile } from '../results/schema.js'
-import { formatCount, formatDuration } from './format.js'
+import { METRICS } from '../metrics/catalog.js'
+import type { RunSummary } from '../metrics/types.js'
+import { directionArrow, formatCount, formatDuration, formatValue } from './format.js'
 
 export interface VerdictStyle {
   /** For Markdown, where GitHub renders emoji. */
@@ -148,4 +150,15 @@ export function confidenceLabel(comparison: Comparison | null | undefined): stri
   const confidence = comparison?.confidence
   if (!(typeof confidence === 'number' && confidence > 0 && confidence < 1)) return 'CI'
   return `${Number((confidence * 100).toFixed(1))}% CI`
+}
+
+/** Rates and throughputs as `[label with its direction, formatted value]`, for either table. */
+export function scalarRows(summary: RunSummary): string[][] {
+  return METRICS.filter(metric => metric.kind !== 'distribution').map(metric => {
+    const value =
+      metric.kind === 'rate'
+        ? summary.rates[metric.id as keyof RunSummary['rates']]
+        : summary.throughput[metric.id as keyof RunSummary['throughput']]
+    return [`${metric.title} ${directionArrow(metric.direction)}`, formatValue(metric.id, value)]
+  })
 }

@@ -21,7 +21,8 @@ import {
   requestCounts,
   runLength,
   runVerdict,
-  topErrors
+  topErrors,
+  scalarRows
 } from './facts.js'
 import {
   MISSING,
@@ -258,14 +259,7 @@ function distributionsTable(summary: RunSummary): string {
 }
 
 function scalarsTable(summary: RunSummary): string {
-  const rows = METRICS.filter(metric => metric.kind !== 'distribution').map(metric => {
-    const value =
-      metric.kind === 'rate'
-        ? summary.rates[metric.id as keyof RunSummary['rates']]
-        : summary.throughput[metric.id as keyof RunSummary['throughput']]
-    return [`${metric.title} ${directionArrow(metric.direction)}`, formatValue(metric.id, value)]
-  })
-  return markdownTable(['Metric', 'Value'], rows, ['left', 'right'])
+  return markdownTable(['Metric', 'Value'], scalarRows(summary), ['left', 'right'])
 }
 
 function metricsBlock(results: ResultsFile): string {

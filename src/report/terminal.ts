@@ -21,7 +21,8 @@ import {
   requestCounts,
   runLength,
   runVerdict,
-  topErrors
+  topErrors,
+  scalarRows
 } from './facts.js'
 import {
   MISSING,
@@ -213,14 +214,7 @@ function renderDistributions(summary: RunSummary): string {
 }
 
 function renderScalars(summary: RunSummary): string {
-  const rows = METRICS.filter(metric => metric.kind !== 'distribution').map(metric => {
-    const value =
-      metric.kind === 'rate'
-        ? summary.rates[metric.id as keyof RunSummary['rates']]
-        : summary.throughput[metric.id as keyof RunSummary['throughput']]
-    return [`${metric.title} ${directionArrow(metric.direction)}`, formatValue(metric.id, value)]
-  })
-  return renderTextTable(['Metric', 'value'], rows, ['left', 'right'])
+  return renderTextTable(['Metric', 'value'], scalarRows(summary), ['left', 'right'])
 }
 
 function renderTotals(summary: RunSummary): string {

@@ -2,22 +2,9 @@
  * The simulated server's pure side: seeded randomness, prompt accounting, output lengths and the
  * timing model of a continuously batching server. No I/O and no clock here.
  */
+import { gaussian, mixSeeds, mulberry32, type Rng } from '../random.js'
 import { countPseudoTokens } from '../dataset/tokens.js'
 import type { SimOptions } from './options.js'
-
-export type Rng = () => number
-
-/** mulberry32: tiny, fast, good enough for simulation noise; returns [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** FNV-1a over UTF-16 code units: a stable 32-bit key of a prompt. */
 export function hashString(text: string): number {
@@ -26,24 +13,6 @@ export function hashString(text: string): number {
     hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
   }
   return hash >>> 0
-}
-
-/** Combines seeds so that (a, b) and (b, a) give unrelated streams. */
-export function mixSeeds(...parts: number[]): number {
-  let hash = 0x9e3779b9
-  for (const part of parts) {
-    hash = Math.imul(hash ^ (part >>> 0), 0x85ebca6b)
-    hash ^= hash >>> 13
-    hash = Math.imul(hash, 0xc2b2ae35)
-    hash ^= hash >>> 16
-  }
-  return hash >>> 0
-}
-
-/** Standard normal draw (Box–Muller). */
-export function gaussian(rng: Rng): number {
-  const u = 1 - rng()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng())
 }
 
 /** A multiplicative noise factor around 1; clamped so a duration never turns negative. */
@@ -224,3 +193,5 @@ export function answerTokens(textSeed: number, count: number): string[] {
 function capitalize(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1)
 }
+
+export { gaussian, mixSeeds, mulberry32, type Rng } from '../random.js'
