@@ -199,6 +199,16 @@ describe('renderJobSummary', () => {
     expect(warnings).toContain('- ⚠️ The benchmarking client was a bottleneck')
   })
 
+  it.each(['no-baseline', 'not-comparable'] as const)(
+    'draws no comparison tables when nothing was compared (%s), only the run’s own metrics',
+    verdict => {
+      const markdown = renderJobSummary(input({ comparison: comparison({ verdict }) }))
+      expect(markdown).not.toContain('| Baseline | Current |')
+      expect(markdown).not.toContain('Also compared (not gated)')
+      expect(markdown).toContain('#### All metrics of this run')
+    }
+  )
+
   it('lists the differing settings of a run that is not comparable', () => {
     const markdown = renderJobSummary(
       input({

@@ -221,9 +221,14 @@ function comparisonTable(comparison: Comparison, metrics: MetricComparison[]): s
   )
 }
 
+/** Without a baseline, or with one of other settings, nothing was compared: no tables of dashes. */
+function wasCompared(comparison: Comparison | null): comparison is Comparison {
+  return comparison !== null && !['no-baseline', 'not-comparable'].includes(comparison.verdict)
+}
+
 function gatedBlock(comparison: Comparison | null): string | null {
   const gated = gatedMetrics(comparison)
-  if (!comparison || gated.length === 0) return null
+  if (!wasCompared(comparison) || gated.length === 0) return null
   return `${comparisonTable(comparison, gated)}\n\n${LEGEND}`
 }
 
@@ -233,7 +238,7 @@ const LEGEND =
 
 function reportedOnlyBlock(comparison: Comparison | null): string | null {
   const others = reportedOnlyMetrics(comparison)
-  if (!comparison || others.length === 0) return null
+  if (!wasCompared(comparison) || others.length === 0) return null
   return `#### Also compared (not gated)\n\n${comparisonTable(comparison, others)}`
 }
 
