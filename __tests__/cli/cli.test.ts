@@ -71,7 +71,7 @@ describe('llm-bench', () => {
   it.each([
     [
       ['run', '--concurrency', 'eight'],
-      "'concurrency' must be a whole number of at least 0 but got 'eight'"
+      "'concurrency' must be a whole number from 0 to 10000 but got 'eight'"
     ],
     [['run', '--duration', '10 minutes'], "'duration' must be a positive duration"],
     [['run', '--server-url', 'localhost:8080'], "'server-url' must be an http(s) URL"],

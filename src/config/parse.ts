@@ -44,6 +44,26 @@ export const SETTING_NAMES = [
 
 export type SettingName = (typeof SETTING_NAMES)[number]
 
+/** Node's timers stop at 2^31 − 1 ms (24.8 days); a day is more than any benchmark needs. */
+const MAX_DURATION_MS = 24 * 3_600_000
+/** Each virtual user holds a socket: beyond this the client runs out of them, not the server. */
+const MAX_CONCURRENCY = 10_000
+/** Below this the gaps between arrivals are longer than a timer can wait. */
+const MIN_RATE = 0.001
+
+/**
+ * Body fields the benchmark itself sets: overriding them through `extra-body` would break the
+ * measurement (`stream`) or leave the reports showing another value than was sent.
+ */
+const BODY_FIELDS_OWNED: Record<string, string> = {
+  stream: 'the benchmark always streams',
+  messages: "the prompts come from 'dataset'",
+  model: "set it with 'model'",
+  max_tokens: "set it with 'max-tokens'",
+  seed: "set it with 'seed'",
+  stop: "set it with 'stop'"
+}
+
 /** Turns raw strings into settings; absent or empty values take the defaults. */
 export function parseSettings(
   raw: RawSettings,
@@ -69,17 +89,18 @@ export function parseSettings(
       systemPrompt: read.text('system-prompt', { keepEmpty: true }) ?? d.request.systemPrompt,
       maxTokens: read.integer('max-tokens', 1) ?? d.request.maxTokens,
       stop: read.stop('stop') ?? d.request.stop,
-      seed: read.seed('seed') ?? d.request.seed,
+      // `none` reads as null, which `??` would replace with the default.
+      seed: orDefault(read.seed('seed'), d.request.seed),
       extraBody: read.jsonObject('extra-body') ?? d.request.extraBody,
       headers: read.headers('headers') ?? d.request.headers,
       requestTimeoutMs: read.duration('request-timeout', 1) ?? d.request.requestTimeoutMs
     },
     load: {
-      concurrency: read.integer('concurrency', 0) ?? d.load.concurrency,
+      concurrency: read.integer('concurrency', 0, MAX_CONCURRENCY) ?? d.load.concurrency,
       durationMs: read.duration('duration', 1) ?? d.load.durationMs,
       requests: read.integer('requests', 0) ?? d.load.requests,
       thinkTimeMs: read.duration('think-time', 0) ?? d.load.thinkTimeMs,
-      rate: read.number('rate', 0) ?? d.load.rate,
+      rate: read.rate('rate') ?? d.load.rate,
       arrivalSeed: read.integer('arrival-seed', 0) ?? d.load.arrivalSeed,
       warmupRequests: read.integer('warmup-requests', 0) ?? d.load.warmupRequests,
       readyTimeoutMs: read.duration('ready-timeout', 0) ?? d.load.readyTimeoutMs,
@@ -89,6 +110,10 @@ export function parseSettings(
       abortAfterMs: read.duration('abort-after', 0) ?? d.load.abortAfterMs
     }
   }
+}
+
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value
 }
 
 /** Cross-field rules that no single value can check. */
@@ -127,14 +152,22 @@ class RawReader {
     return options.keepEmpty ? value : value.trim()
   }
 
-  integer(name: SettingName, min: number): number | undefined {
+  integer(name: SettingName, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const value = this.text(name)
     if (value === undefined) return undefined
     const parsed = Number(value)
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) {
-      throw invalidInput(name, value, `a whole number of at least ${min}`)
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+      throw invalidInput(name, value, `a whole number ${range}`)
     }
     return parsed
+  }
+
+  /** 0 for a closed loop; otherwise a rate whose gaps a timer can wait for. */
+  rate(name: SettingName): number | undefined {
+    const value = this.number(name, 0)
+    if (value === undefined || value === 0 || value >= MIN_RATE) return value
+    throw invalidInput(name, value, `0 (closed loop) or at least ${MIN_RATE} requests/s`)
   }
 
   number(name: SettingName, min: number): number | undefined {
@@ -161,9 +194,9 @@ class RawReader {
     const value = this.text(name)
     if (value === undefined) return undefined
     const parsed = parseDuration(value)
-    if (parsed === null || parsed < minMs) {
+    if (parsed === null || parsed < minMs || parsed > MAX_DURATION_MS) {
       const rule = minMs > 0 ? 'a positive duration' : 'a duration'
-      throw invalidInput(name, value, `${rule} such as 90s, 10m, 1500ms or 1m30s`)
+      throw invalidInput(name, value, `${rule} of at most 24h, such as 90s, 10m, 1500ms or 1m30s`)
     }
     return parsed
   }
@@ -222,6 +255,11 @@ class RawReader {
     const parsed = parseJson(name, value)
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw invalidInput(name, value, 'a JSON object such as {"temperature": 0}')
+    }
+    const owned = Object.keys(parsed).find(key => key in BODY_FIELDS_OWNED)
+    if (owned) {
+      const rule = `a JSON object without '${owned}' (${BODY_FIELDS_OWNED[owned]})`
+      throw invalidInput(name, value, rule)
     }
     return parsed as Record<string, unknown>
   }
