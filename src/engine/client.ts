@@ -90,7 +90,8 @@ export function requestHeaders(request: RequestSettings): Record<string, string>
   return { ...headers, ...request.headers }
 }
 
-type BodyMode = 'sse' | 'json' | 'error'
+/** How the body is read: parsed as a stream, or kept whole (a non-stream 2xx or an error). */
+type BodyMode = 'sse' | 'other' | 'error'
 
 class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
   readonly record: Promise<RequestRecord>
@@ -157,7 +158,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
     const type = headers['content-type']
     this.contentType = (Array.isArray(type) ? type[0] : type) ?? ''
     if (statusCode < 200 || statusCode > 299) this.mode = 'error'
-    else if (this.contentType.includes('application/json')) this.mode = 'json'
+    else if (!isEventStream(this.contentType)) this.mode = 'other'
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -175,7 +176,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
     if (this.mode === 'sse') {
       this.parser.end()
       this.state.endOfBody()
-    } else if (this.mode === 'json') this.takeJsonBody()
+    } else if (this.mode === 'other') this.takeOtherBody()
     else this.state.fail('http', `HTTP ${this.status}: ${serverMessage(this.bodyText())}`)
     this.settle(at)
   }
@@ -204,21 +205,28 @@ class ResponseHandler implements Dispatcher.DispatchHandler, InFlight {
     return Buffer.concat(this.body).toString('utf8')
   }
 
-  /** A 200 JSON body: the server ignored `stream: true` (or sent an error object). */
-  private takeJsonBody(): void {
+  /**
+   * A 2xx body that is not an event stream: JSON when the server ignored `stream: true` (its
+   * usage and finish reason are kept), or e.g. an HTML page from a proxy or a wrong URL.
+   */
+  private takeOtherBody(): void {
     const text = this.bodyText()
+    if (this.contentType.includes('json')) this.takeJson(text)
+    this.state.fail(
+      'invalid-response',
+      `expected an event stream but got ${this.contentType}: ${excerpt(text) || '(empty body)'}`
+    )
+  }
+
+  private takeJson(text: string): void {
     try {
       const message: unknown = JSON.parse(text)
       if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
         this.state.takeMessage(message as Record<string, unknown>)
       }
     } catch {
-      // reported below
+      // reported by the caller
     }
-    this.state.fail(
-      'invalid-response',
-      `expected an event stream but got ${this.contentType}: ${excerpt(text)}`
-    )
   }
 
   private settle(endAt: number): void {
@@ -269,6 +277,15 @@ export function streamRecord(
     systemFingerprint: s.systemFingerprint,
     timings: s.timings
   }
+}
+
+/**
+ * A missing content type counts as a stream: some servers omit it, and a body that is not SSE
+ * still fails (as a cut-off or invalid event) instead of being silently accepted.
+ */
+function isEventStream(contentType: string): boolean {
+  if (contentType === '') return true
+  return contentType.split(';')[0].trim().toLowerCase() === 'text/event-stream'
 }
 
 function describe(error: Error): string {

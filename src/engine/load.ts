@@ -106,8 +106,7 @@ class LoadRun {
   async execute(): Promise<LoadResult> {
     const lag = sampleEventLoopLag()
     const { signal } = this.options
-    const onAbort = () =>
-      this.stop('cancelled', `cancelled: ${errorMessage(signal?.reason ?? 'aborted')}`)
+    const onAbort = () => this.stop('cancelled', cancelReason(signal?.reason))
     if (signal?.aborted) onAbort()
     signal?.addEventListener('abort', onAbort, { once: true })
     this.startProgress()
@@ -259,7 +258,7 @@ class LoadRun {
     const graceMs = this.settings.load.graceMs
     if (this.inFlight.size > 0) {
       this.options.log.info(
-        `waiting up to ${graceMs / 1000} s for ${this.inFlight.size} requests in flight`
+        `waiting up to ${graceMs / 1000} s for ${plural(this.inFlight.size, 'request')} in flight`
       )
     }
     this.later(graceMs, () => {
@@ -370,4 +369,17 @@ class ProgressTotals {
       }
     }
   }
+}
+
+/**
+ * Why the run was cancelled. A bare `abort()` (what the CLI and the action do on SIGINT or
+ * SIGTERM) carries an AbortError whose text, "This operation was aborted", explains nothing.
+ */
+function cancelReason(reason: unknown): string {
+  const bare = reason === undefined || (reason instanceof Error && reason.name === 'AbortError')
+  return bare ? 'cancelled by the user (SIGINT/SIGTERM)' : `cancelled: ${errorMessage(reason)}`
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

@@ -14,6 +14,14 @@ import { excerpt, serverMessage } from './stream-state.js'
 const POLL_MS = 500
 const LOG_EVERY_MS = 5_000
 const ATTEMPT_TIMEOUT_MS = 10_000
+/** Shortest probe: near the deadline a last probe still gets a fair chance to connect. */
+const MIN_ATTEMPT_MS = 100
+
+/** When the wait ends, and the caller's cancel signal. */
+interface Wait {
+  deadline: number
+  signal?: AbortSignal
+}
 
 type Probe =
   | { ready: true; models: string[]; software: string | null }
@@ -33,12 +41,14 @@ export async function waitForServer(
     bodyTimeout: ATTEMPT_TIMEOUT_MS
   })
   const started = Date.now()
+  const wait: Wait = { deadline: started + timeoutMs, signal }
   let lastLog = started
   let seen = 'nothing yet'
   try {
     for (;;) {
+      const probe = await probeServer(agent, request, base, wait)
+      // Checked after the probe, which a cancel cuts short: its outcome says nothing.
       if (signal?.aborted) throw new UserError(`cancelled while waiting for ${shown} (${seen})`)
-      const probe = await probeServer(agent, request, base)
       if (probe.ready)
         return {
           url: shown,
@@ -72,22 +82,42 @@ export async function waitForServer(
   }
 }
 
-async function probeServer(agent: Agent, request: RequestSettings, base: string): Promise<Probe> {
-  const models = await probe(agent, request, `${base}/models`)
+async function probeServer(
+  agent: Agent,
+  request: RequestSettings,
+  base: string,
+  wait: Wait
+): Promise<Probe> {
+  const models = await probe(agent, request, `${base}/models`, wait)
   if (models.ready || !models.missing) return models
   // No /models route: fall back to llama-server's root /health.
-  const health = await probe(agent, request, new URL('/health', base).href)
+  const health = await probe(agent, request, new URL('/health', base).href, wait)
   return health.ready || !health.missing ? health : models
 }
 
-async function probe(agent: Agent, request: RequestSettings, url: string): Promise<Probe> {
+/**
+ * A probe may not outlast the wait (a server that never answers must not stretch it) and ends
+ * when the caller cancels.
+ */
+function attemptSignal(wait: Wait): AbortSignal {
+  const ms = Math.min(ATTEMPT_TIMEOUT_MS, Math.max(MIN_ATTEMPT_MS, wait.deadline - Date.now()))
+  const timeout = AbortSignal.timeout(ms)
+  return wait.signal === undefined ? timeout : AbortSignal.any([timeout, wait.signal])
+}
+
+async function probe(
+  agent: Agent,
+  request: RequestSettings,
+  url: string,
+  wait: Wait
+): Promise<Probe> {
   let response
   try {
     response = await httpRequest(url, {
       method: 'GET',
       dispatcher: agent,
       headers: { ...requestHeaders(request), accept: 'application/json' },
-      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)
+      signal: attemptSignal(wait)
     })
   } catch (error) {
     return { ready: false, seen: connectionProblem(error) }

@@ -8,6 +8,10 @@
  * only a line that straddles two reads is copied, and an event that is one data line (the usual
  * `data: {...}` + blank line) goes to the sink as raw bytes, so a plain token chunk is never
  * decoded at all (see fast-chunk.ts).
+ *
+ * A line that spans many reads (a huge chunk, or a server that never sends a newline) keeps its
+ * pieces in a list and is joined once, when its newline comes: joining on every read made a 40 MB
+ * line take 30 s. Past MAX_LINE_BYTES the parser gives up, so such a server cannot exhaust memory.
  */
 
 const LF = 10
@@ -15,6 +19,8 @@ const CR = 13
 const COLON = 58
 const SPACE = 32
 const DATA = Buffer.from('data:')
+/** Longest line, and longest event's data, accepted: far above any real chunk. */
+export const MAX_LINE_BYTES = 32 * 1024 * 1024
 
 export interface SseSink {
   /** A complete event: its joined data lines and its `event:` type, if any. */
@@ -27,45 +33,82 @@ export interface SseSink {
    * Both are valid during the call only. Without this method the event goes to `onEvent`.
    */
   onDataEvent?(buf: Buffer, bytes: string, start: number, end: number): void
+  /** The stream broke the parser's limits; nothing more is parsed after this call. */
+  onInvalid?(message: string): void
 }
 
 export class SseParser {
-  private pending: Buffer | null = null
+  /** The start of an unfinished line, one copied piece per read; empty in the common case. */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
   private data: string | null = null
   private eventType: string | undefined = undefined
+  private failed = false
+  /** Bytes copied to keep and join unfinished lines: linear in the body, for the tests. */
+  copiedBytes = 0
 
-  constructor(private readonly sink: SseSink) {}
+  constructor(
+    private readonly sink: SseSink,
+    private readonly maxLineBytes = MAX_LINE_BYTES
+  ) {}
 
   feed(chunk: Buffer): void {
+    if (this.failed) return
     let start = 0
-    if (this.pending !== null) {
+    if (this.pendingBytes > 0) {
       const lf = chunk.indexOf(LF)
-      if (lf === -1) {
-        this.pending = Buffer.concat([this.pending, chunk])
-        return
-      }
-      // Only the line that straddles the two reads is joined (with the blank line after it, if
+      if (lf === -1) return this.keep(chunk)
+      // Only the line that straddles the reads is joined (with the blank line after it, if
       // any, so the event can still take the fast path); the rest is read in place.
       const joinEnd = Math.max(lf + 1, blankLine(chunk, lf + 1))
-      const line = Buffer.concat([this.pending, chunk.subarray(0, joinEnd)])
+      const line = this.takePending(chunk.subarray(0, joinEnd))
       this.lines(line, line.toString('latin1'), 0)
-      this.pending = null
       start = joinEnd
     }
     start = this.lines(chunk, chunk.toString('latin1'), start)
-    // Copy: the HTTP client may reuse the memory behind `chunk` for the next read.
-    if (start < chunk.length) this.pending = Buffer.from(chunk.subarray(start))
+    if (start < chunk.length && !this.failed) this.keep(chunk.subarray(start))
   }
 
   /** The body ended: a last line without a newline and a last event without a blank line count. */
   end(): void {
-    if (this.pending !== null) {
-      const rest = this.pending
-      this.pending = null
-      const end = rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length
+    if (this.failed) return
+    if (this.pendingBytes > 0) {
+      const rest = this.takePending()
+      const end = rest[rest.length - 1] === CR ? rest.length - 1 : rest.length
       this.line(rest, rest.toString('latin1'), 0, end, rest.length)
     }
     this.dispatch()
+  }
+
+  /** Keeps the start of an unfinished line. */
+  private keep(piece: Buffer): void {
+    this.pendingBytes += piece.length
+    if (this.pendingBytes > this.maxLineBytes) {
+      return this.fail(
+        `the server sent an SSE line over ${mib(this.maxLineBytes)} without a newline`
+      )
+    }
+    // Copy: the HTTP client may reuse the memory behind the read for the next one.
+    this.pending.push(Buffer.from(piece))
+    this.copiedBytes += piece.length
+  }
+
+  /** The kept pieces and `tail`, joined once, and the list emptied. */
+  private takePending(tail?: Buffer): Buffer {
+    if (tail !== undefined) this.pending.push(tail)
+    const line = Buffer.concat(this.pending)
+    this.copiedBytes += line.length
+    this.pending = []
+    this.pendingBytes = 0
+    return line
+  }
+
+  private fail(message: string): void {
+    this.failed = true
+    this.pending = []
+    this.pendingBytes = 0
+    this.data = null
+    this.sink.onInvalid?.(message)
   }
 
   /**
@@ -74,7 +117,7 @@ export class SseParser {
    */
   private lines(buf: Buffer, bytes: string, start: number): number {
     let lf = bytes.indexOf('\n', start)
-    while (lf !== -1) {
+    while (lf !== -1 && !this.failed) {
       const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf
       start = this.line(buf, bytes, start, end, lf + 1)
       lf = bytes.indexOf('\n', start)
@@ -119,6 +162,10 @@ export class SseParser {
 
   private addData(value: string): void {
     this.data = this.data === null ? value : `${this.data}\n${value}`
+    // Many short data lines can make an event as large as one long line.
+    if (this.data.length > this.maxLineBytes) {
+      this.fail(`the server sent an SSE event over ${mib(this.maxLineBytes)} without a blank line`)
+    }
   }
 
   private dispatch(): void {
@@ -126,6 +173,10 @@ export class SseParser {
     this.data = null
     this.eventType = undefined
   }
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`
 }
 
 /** Index past the blank line (LF or CR LF) at `at`, or -1 when there is none there. */

@@ -94,6 +94,11 @@ export class StreamState implements SseSink {
     }
   }
 
+  /** The parser gave up on the stream (a line or event over its size limit). */
+  onInvalid(message: string): void {
+    this.fail('invalid-response', message)
+  }
+
   fail(errorClass: ErrorClass, message: string): void {
     if (this.error === null) this.error = { class: errorClass, message: excerpt(message) }
   }
