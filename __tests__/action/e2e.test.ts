@@ -377,7 +377,7 @@ describe('the action, end to end', () => {
     const job = await runAction('push', { concurrency: 'many' })
     expectExit(job, 1)
     expect(job.stdout).toContain(
-      "::error::'concurrency' must be a whole number of at least 0 but got 'many'"
+      "::error::'concurrency' must be a whole number from 0 to 10000 but got 'many'"
     )
     expect(job.stdout + job.stderr).not.toMatch(/\n\s+at /)
     expect(job.results).toBe('')

@@ -166,4 +166,46 @@ describe('llm-bench', () => {
     expect(slower.stdout).toMatch(/Time to first token median.*✗ regression/)
     expect(slower.stdout).toMatch(/Verdict: .*regress/i)
   })
+
+  it('fails compare when the current run failed, and refuses a failed run as the baseline', async () => {
+    const ok = path.join(work, 'ok.json')
+    const failed = path.join(work, 'unready.json')
+    await cli(['run', ...quick, '--requests', '24', '--server-url', sim.url, '--out', ok])
+    await cli([
+      'run',
+      ...quick,
+      '--server-url',
+      'http://127.0.0.1:9/v1',
+      '--ready-timeout',
+      '1s',
+      '--out',
+      failed
+    ])
+
+    const current = await cli(['compare', ok, failed])
+    expect(current.code).toBe(1)
+    expect(current.stdout).toMatch(/Verdict: .*failed/i)
+
+    const baseline = await cli(['compare', failed, ok])
+    expect(baseline.code).toBe(2)
+    expect(baseline.stderr).toContain(`The baseline file '${failed}' is a run that failed`)
+  })
+
+  it('gates with the default thresholds when --thresholds is blank', async () => {
+    const files = ['blank-base', 'blank-slow'].map(name => path.join(work, `${name}.json`))
+    await cli(['run', ...quick, '--requests', '48', '--server-url', sim.url, '--out', files[0]])
+    await cli(['run', ...quick, '--requests', '48', '--server-url', slow.url, '--out', files[1]])
+    const blank = await cli(['compare', files[0], files[1], '--thresholds', ' '])
+    expect(blank.code).toBe(1)
+    expect(blank.stdout).toMatch(/Decode rate median.*✗ regression/)
+  })
+
+  it.each([[['compare', 'only-one.json']], [['run', '--no-such-flag']], [['runn']]])(
+    'exits 2 on a usage error: %j',
+    async args => {
+      const { code, stderr } = await cli(args)
+      expect(code).toBe(2)
+      expect(stderr).toMatch(/error: /)
+    }
+  )
 })

@@ -62,7 +62,9 @@ function buildProgram(): Command {
 
   program
     .command('compare')
-    .description('compare two results (or baseline) files; exits 1 when a gated metric regressed')
+    .description(
+      'compare two results (or baseline) files; exits 1 when a gated metric regressed or the current run failed'
+    )
     .argument('<baseline>', 'results or baseline file of the reference run')
     .argument('<current>', 'results file of the run to judge')
     .option(
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv)
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode
+      // Help and version exit 0; a usage error is bad input (2), not a regression or a failed run (1).
+      process.exitCode = error.exitCode === 0 ? 0 : 2
       return
     }
     const message = error instanceof UserError ? error.message : errorMessage(error)

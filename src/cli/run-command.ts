@@ -1,5 +1,6 @@
 import { writeResultsFile, runBenchmark } from '../benchmark.js'
 import { checkSettings, parseSettings } from '../config/parse.js'
+import { scrubbingLogger, secretsOf } from '../config/secrets.js'
 import type { BenchSettings } from '../config/settings.js'
 import type { LoadProgress } from '../engine/load.js'
 import type { Logger } from '../log.js'
@@ -8,6 +9,7 @@ import {
   renderSettingsBanner,
   renderTerminalSummary
 } from '../report/terminal.js'
+import { checkOutputFile } from '../results/output-file.js'
 import type { ResultsFile } from '../results/schema.js'
 import { rawSettingsFrom } from './options.js'
 
@@ -32,7 +34,10 @@ export async function runAndReport(
   settings: BenchSettings,
   options: RunCommandOptions
 ): Promise<ResultsFile> {
-  const { log } = options
+  // Before the run: a path that cannot be written would lose every measured request.
+  checkOutputFile('--out', options.out)
+  // The banner shows the settings; a query value of the server URL may be a credential.
+  const log = scrubbingLogger(options.log, secretsOf(settings))
   const controller = new AbortController()
   const cancel = () => {
     log.warning('interrupted: finishing the requests in flight, then writing the results')

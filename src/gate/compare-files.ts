@@ -34,6 +34,14 @@ export async function compareFiles(
   current: ResultsFile | BaselineFile
 }> {
   const baseFile = parseBenchFile(await readText(baselinePath, 'baseline'), baselinePath)
+  if (baseFile.kind === 'results' && baseFile.results.status !== 'completed') {
+    // A failed run's figures describe the failure, not the server: every change would look good.
+    const { status, reason } = baseFile.results
+    throw new UserError(
+      `The baseline file '${baselinePath}' is a run that ${status === 'failed' ? 'failed' : `was ${status}`}` +
+        ` (${reason ?? 'no reason given'}): compare against a completed run.`
+    )
+  }
   const currentFile = parseBenchFile(await readText(currentPath, 'current'), currentPath)
   const baseline =
     baseFile.kind === 'baseline'
