@@ -40,7 +40,7 @@ export async function restoreCache(
   try {
     const matched = await cache.restoreCache(paths, key, restoreKeys)
     if (matched) core.info(`Restored ${what} from the Actions cache (key ${matched}).`)
-    else core.info(`No ${what} in the Actions cache (key ${key}).`)
+    else core.info(`Not in the Actions cache: ${what} (key ${key}).`)
     return { key: matched ?? null }
   } catch (error) {
     core.warning(

@@ -253,11 +253,12 @@ function runUrl(context: RunContext): string | null {
 /** The figures a reader of the log wants first, in one line. */
 function headline(results: ResultsFile): string {
   const figures = headlineFigures(results)
+  const or = (value: string, unit: string): string => (value ? `${value}${unit}` : 'none')
   return (
-    `${figures.requests} measured requests: TTFT p95 ${figures['ttft-p95-ms'] || '—'} ms, ` +
-    `decode median ${figures['decode-rate-median'] || '—'} tokens/s, ` +
-    `${figures['output-tokens-per-second'] || '—'} output tokens/s, ` +
-    `error rate ${figures['error-rate'] || '—'}.`
+    `${figures.requests} measured requests: TTFT p95 ${or(figures['ttft-p95-ms'], ' ms')}, ` +
+    `decode median ${or(figures['decode-rate-median'], ' tokens/s')}, ` +
+    `${or(figures['output-tokens-per-second'], '')} output tokens/s, ` +
+    `error rate ${or(figures['error-rate'], '')}.`
   )
 }
 
