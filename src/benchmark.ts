@@ -3,10 +3,11 @@
  * summary. Shared by the CLI and the action. It never throws for trouble with the dataset or
  * the server: the returned results say what happened, and keep every request measured.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
 import { settingsFingerprint } from './baseline/fingerprint.js'
+import { redactUrl, scrubDeep, scrubText, scrubbingLogger, secretsOf } from './config/secrets.js'
 import { redactSettings, type BenchSettings } from './config/settings.js'
 import { prepareDataset } from './dataset/index.js'
 import type { PreparedDataset } from './dataset/types.js'
@@ -27,6 +28,9 @@ import {
 } from './results/schema.js'
 import { TOOL_VERSION } from './version.js'
 
+/** More requests cut than this share means the load outran the server. */
+const CUT_WARNING_SHARE = 0.1
+
 export interface BenchmarkOptions {
   settings: BenchSettings
   log: Logger
@@ -43,7 +47,10 @@ interface RunState {
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<ResultsFile> {
-  const { settings, log, signal } = options
+  const { settings, signal } = options
+  // A server or dataset host may echo a key or a signed URL in its errors: scrub at the source.
+  const secrets = secretsOf(settings)
+  const log = scrubbingLogger(options.log, secrets)
   const startedAt = new Date()
   const state: RunState = { dataset: null, server: emptyServerFacts(settings), load: null }
 
@@ -63,7 +70,34 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<ResultsFi
     failure = describeFailure(error, signal, log)
   }
 
-  return assembleResults(settings, startedAt, state, failure)
+  return scrubResults(await assembleResults(settings, startedAt, state, failure), secrets)
+}
+
+/**
+ * Every string of the results a secret could reach: the settings, the URLs, what the server
+ * sent, the error texts. Timestamps, hashes and the runner's facts are left as they are, so a
+ * short secret of digits cannot garble a date.
+ */
+function scrubResults(results: ResultsFile, secrets: string[]): ResultsFile {
+  const scrub = (text: string) => scrubText(redactUrl(text), secrets)
+  return {
+    ...results,
+    reason: results.reason === null ? null : scrub(results.reason),
+    settings: scrubDeep(results.settings, secrets),
+    fingerprint: { ...results.fingerprint, fields: scrubDeep(results.fingerprint.fields, secrets) },
+    dataset: results.dataset && {
+      ...results.dataset,
+      source: scrub(results.dataset.source),
+      path: results.dataset.path === null ? null : scrub(results.dataset.path)
+    },
+    server: scrubDeep({ ...results.server, url: redactUrl(results.server.url) }, secrets),
+    requests: results.requests.map(record =>
+      record.error
+        ? { ...record, error: { ...record.error, message: scrub(record.error.message) } }
+        : record
+    ),
+    warnings: results.warnings.map(scrub)
+  }
 }
 
 async function assembleResults(
@@ -115,6 +149,12 @@ function judgeLoad(
       reason: 'no request was measured: the run ended before any was sent'
     }
   }
+  if (summary.requests.succeeded === 0 && summary.requests.failed === 0) {
+    return {
+      status: 'failed',
+      reason: `none of the ${summary.requests.sent} measured requests finished before the run ended and its grace period ran out`
+    }
+  }
   if (summary.requests.succeeded === 0) {
     const first = requests.find(r => r.phase === 'measured' && r.error)?.error
     const detail = first ? `; the first error (${first.class}): ${first.message}` : ''
@@ -148,6 +188,15 @@ function collectWarnings(summary: RunSummary): string[] {
         'Lower the concurrency or give the client a machine of its own.'
     )
   }
+  const { sent, cut } = summary.requests
+  if (sent > 0 && cut / sent > CUT_WARNING_SHARE) {
+    warnings.push(
+      `${cut} of ${sent} measured requests (${Math.round((cut / sent) * 100)}%) were still running ` +
+        'when the run ended and were cut: the server could not keep up with this load, and the ' +
+        "figures describe only the requests that finished. Lower 'rate' or 'concurrency', or " +
+        "lengthen 'grace-period'."
+    )
+  }
   if (summary.totals.completion_tokens_estimated) {
     warnings.push(
       'The server sent no usage for some requests: their completion tokens were counted from ' +
@@ -167,10 +216,23 @@ function emptyServerFacts(settings: BenchSettings): ServerFacts {
   }
 }
 
-/** Written through a temporary name, so a reader never sees half a file. */
+/**
+ * Written through a temporary name in the same directory (a rename across file systems fails),
+ * so a reader never sees half a file; the temporary file is removed when anything fails.
+ * `checkOutputFile` has already refused a directory, a FIFO or a device before the run.
+ */
 export async function writeResultsFile(file: string, results: ResultsFile): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true })
-  const temporary = `${file}.${process.pid}.tmp`
-  await writeFile(temporary, JSON.stringify(results, null, 2) + '\n')
-  await rename(temporary, file)
+  const target = path.resolve(file)
+  await mkdir(path.dirname(target), { recursive: true })
+  const temporary = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`
+  )
+  try {
+    await writeFile(temporary, JSON.stringify(results, null, 2) + '\n', { flag: 'wx' })
+    await rename(temporary, target)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    throw error
+  }
 }

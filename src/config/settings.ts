@@ -3,6 +3,7 @@
  * Defaults are those of llama.cpp's k6 server benchmark (`SERVER_BENCH_*`), so a user of that
  * script gets the same run. Durations are in milliseconds everywhere inside the program.
  */
+import { redactUrl } from '../report/escape.js'
 
 export const DEFAULT_DATASET_URL =
   'https://huggingface.co/datasets/anon8231489123/ShareGPT_Vicuna_unfiltered/resolve/main/ShareGPT_V3_unfiltered_cleaned_split.json'
@@ -114,13 +115,19 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   }
 }
 
-/** The settings as written to results and reports: secrets replaced by a mark. */
+/**
+ * The settings as written to results and reports: the key, the header values and the URLs'
+ * userinfo and credential-like query values replaced by a mark. `runBenchmark` also scrubs
+ * every other query value (see `secretsOf`).
+ */
 export function redactSettings(settings: BenchSettings): BenchSettings {
   const headers = Object.fromEntries(Object.keys(settings.request.headers).map(k => [k, '***']))
   return {
     ...settings,
+    dataset: { ...settings.dataset, source: redactUrl(settings.dataset.source) },
     request: {
       ...settings.request,
+      serverUrl: redactUrl(settings.request.serverUrl),
       apiKey: settings.request.apiKey ? '***' : undefined,
       headers
     }
