@@ -299,3 +299,29 @@ describe('cache keys', () => {
     expect(preparedCacheKey(base)).not.toBe(datasetCacheKey(base))
   })
 })
+
+describe('prepareDataset with a URL that serves no dataset', () => {
+  it('names the URL, removes the bad download and downloads again on the next run', async () => {
+    let hits = 0
+    const page = Buffer.from('<!doctype html><html><body>Sign in</body></html>')
+    const server = createServer((_req, res) => {
+      hits++
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': page.length }).end(page)
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/login`
+    try {
+      const settings = await settingsFor(url)
+      await expect(prepareDataset(settings, new MemoryLogger())).rejects.toThrow(
+        `'dataset' ${url} did not serve a ShareGPT JSON file`
+      )
+      expect(await readdir(datasetCachePaths(settings).downloadDir)).toEqual([])
+      await expect(prepareDataset(settings, new MemoryLogger())).rejects.toThrow(
+        'The download was removed from the cache'
+      )
+      expect(hits).toBe(2)
+    } finally {
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  })
+})

@@ -4,11 +4,12 @@
  * through the k6 filters and read only until enough prompts are kept. A URL dataset's prepared
  * set is found by its URL, before any download: a repeated run never touches the 673 MB file.
  */
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DatasetSettings } from '../config/settings.js'
 import { UserError, errorMessage } from '../errors.js'
 import { silentLogger, type Logger } from '../log.js'
-import { downloadDataset } from './download.js'
+import { downloadDataset, sidecarPath } from './download.js'
 import { sha256OfText } from './files.js'
 import {
   PromptFilter,
@@ -52,7 +53,9 @@ export async function prepareDataset(
     return { prompts: cached.prompts, facts }
   }
   const file = opened ?? (await downloadFile(settings, log, signal))
-  const set = await filterDatasetFile(file.path, settings, signal)
+  const set = opened
+    ? await filterDatasetFile(file.path, settings, signal)
+    : await filterDownload(file.path, settings, signal)
   log.info(`dataset: ${set.prompts.length} prompts from ${file.path}`)
   log.info(`dataset: ${formatStages(set.stages)}`)
   if (set.prompts.length === 0) throw noPromptsError(file.path, set.stages, settings)
@@ -143,6 +146,27 @@ async function lookUpPreparedSet(
   const cachePath = preparedPath(preparedDir, preparedCacheKey(settings, file.sha256))
   const set = await loadPreparedSet(cachePath, file.sha256, settings, log)
   return { cachePath, set, file }
+}
+
+/**
+ * A URL that served something else (an HTML login page, an error text) must not stay in the
+ * cache, where every later run would fail on it again: the bad download is removed.
+ */
+async function filterDownload(
+  path: string,
+  settings: DatasetSettings,
+  signal?: AbortSignal
+): Promise<PreparedSet> {
+  try {
+    return await filterDatasetFile(path, settings, signal)
+  } catch (error) {
+    if (!(error instanceof UserError) || signal?.aborted) throw error
+    await Promise.all([rm(path, { force: true }), rm(sidecarPath(path), { force: true })])
+    throw new UserError(
+      `'dataset' ${settings.source} did not serve a ShareGPT JSON file: ${error.message}. ` +
+        'The download was removed from the cache, so the next run downloads it again.'
+    )
+  }
 }
 
 async function downloadFile(
