@@ -376,7 +376,8 @@ class ProgressTotals {
  * SIGTERM) carries an AbortError whose text, "This operation was aborted", explains nothing.
  */
 function cancelReason(reason: unknown): string {
-  const bare = reason === undefined || (reason instanceof Error && reason.name === 'AbortError')
+  // By name: a DOMException from another realm (e.g. a test's) is no `instanceof Error`.
+  const bare = reason === undefined || (reason as { name?: unknown } | null)?.name === 'AbortError'
   return bare ? 'cancelled by the user (SIGINT/SIGTERM)' : `cancelled: ${errorMessage(reason)}`
 }
 

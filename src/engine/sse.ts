@@ -85,7 +85,7 @@ export class SseParser {
     this.pendingBytes += piece.length
     if (this.pendingBytes > this.maxLineBytes) {
       return this.fail(
-        `the server sent an SSE line over ${mib(this.maxLineBytes)} without a newline`
+        `the server sent an SSE line over ${size(this.maxLineBytes)} without a newline`
       )
     }
     // Copy: the HTTP client may reuse the memory behind the read for the next one.
@@ -164,7 +164,7 @@ export class SseParser {
     this.data = this.data === null ? value : `${this.data}\n${value}`
     // Many short data lines can make an event as large as one long line.
     if (this.data.length > this.maxLineBytes) {
-      this.fail(`the server sent an SSE event over ${mib(this.maxLineBytes)} without a blank line`)
+      this.fail(`the server sent an SSE event over ${size(this.maxLineBytes)} without a blank line`)
     }
   }
 
@@ -175,8 +175,9 @@ export class SseParser {
   }
 }
 
-function mib(bytes: number): string {
-  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`
+function size(bytes: number): string {
+  const mib = bytes / 1024 / 1024
+  return mib >= 1 ? `${Math.round(mib * 10) / 10} MiB` : `${bytes} bytes`
 }
 
 /** Index past the blank line (LF or CR LF) at `at`, or -1 when there is none there. */
