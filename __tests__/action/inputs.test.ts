@@ -13,7 +13,12 @@ import { parse } from 'yaml'
 import { SETTING_NAMES, parseSettings } from '../../src/config/parse.js'
 import { DEFAULT_SETTINGS } from '../../src/config/settings.js'
 import { DEFAULT_CONFIDENCE } from '../../src/gate/compare.js'
-import { GATE_DEFAULTS, GATE_INPUT_NAMES, readConfig } from '../../src/action/inputs.js'
+import {
+  GATE_DEFAULTS,
+  GATE_INPUT_NAMES,
+  maskSecrets,
+  readConfig
+} from '../../src/action/inputs.js'
 
 interface ActionYml {
   inputs: Record<string, { description?: string; default?: string }>
@@ -157,7 +162,13 @@ describe('readConfig', () => {
     ],
     ['history', '0', "'history' must be a whole number from 1 to 1000 but got '0'"],
     ['history', 'ten', "'history' must be a whole number from 1 to 1000 but got 'ten'"],
-    ['results-file', ' ', "'results-file' must be a file path but got ''"]
+    ['results-file', ' ', "'results-file' must be a file path but got ''"],
+    [
+      'summary-file',
+      '__tests__',
+      "'summary-file' must be a regular file path (not a directory or device) but got '__tests__'"
+    ],
+    ['comment-file', 'package.json/comment.md', 'package.json is not one']
   ])('rejects %s = %j', (name, value, message) => {
     expect(() => readConfig(inputEnv({ [name]: value }))).toThrow(message)
   })
@@ -166,5 +177,29 @@ describe('readConfig', () => {
     expect(() => readConfig(inputEnv({ headers: 'Bad Header: s3cret' }))).toThrow(
       "'headers' must be one 'Header-Name: value' per line but got 'Bad Header: ***'"
     )
+  })
+})
+
+describe('maskSecrets', () => {
+  it('masks the key, header values and the credentials of the server and dataset URLs', () => {
+    const written: string[] = []
+    const write = process.stdout.write
+    process.stdout.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof write
+    try {
+      maskSecrets(
+        inputEnv({
+          'api-key': 'sk-key-1',
+          headers: 'X-Tenant: tenant-2',
+          'server-url': 'http://user:hunter2@127.0.0.1:9000/v1?token=secret123',
+          dataset: 'http://127.0.0.1/ok.json?sig=signed-4'
+        })
+      )
+    } finally {
+      process.stdout.write = write
+    }
+    const masked = written.join('')
+    for (const secret of ['sk-key-1', 'tenant-2', 'hunter2', 'secret123', 'signed-4']) {
+      expect(masked).toContain(`::add-mask::${secret}`)
+    }
   })
 })

@@ -8,10 +8,12 @@ import { existsSync, statSync } from 'node:fs'
 import * as core from '@actions/core'
 
 import { SETTING_NAMES, checkSettings, parseSettings, type RawSettings } from '../config/parse.js'
+import { secretsOfUrl } from '../config/secrets.js'
 import type { BenchSettings } from '../config/settings.js'
 import { invalidInput } from '../errors.js'
 import { DEFAULT_THRESHOLDS, parseThresholds } from '../gate/thresholds.js'
 import type { Threshold } from '../gate/types.js'
+import { checkOutputFile } from '../results/output-file.js'
 
 export const GATE_INPUT_NAMES = [
   'name',
@@ -94,6 +96,10 @@ export function maskSecrets(env: NodeJS.ProcessEnv = process.env): void {
     const value = line.slice(line.indexOf(':') + 1).trim()
     if (line.includes(':') && value) core.setSecret(value)
   }
+  // A password or a signed query in a URL is a credential the runner cannot know of otherwise.
+  for (const name of ['server-url', 'dataset']) {
+    for (const value of secretsOfUrl(rawInput(name, env)?.trim() ?? '')) core.setSecret(value)
+  }
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ActionConfig {
@@ -170,7 +176,8 @@ function history(value: string): number {
   return parsed
 }
 
+/** Checked now, not when written after the run, so a bad path cannot lose the run's results. */
 function filePath(name: GateInputName, value: string): string {
-  if (value === '') throw invalidInput(name, value, 'a file path')
+  checkOutputFile(name, value)
   return value
 }
