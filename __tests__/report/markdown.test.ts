@@ -132,6 +132,19 @@ describe('renderJobSummary', () => {
     expect(rows.map(row => row[0])).toEqual(['Metric', '---', 'Error rate ↓'])
   })
 
+  it('calls a significant worsening of a metric that is not gated "worse", not a regression', () => {
+    const worse = metricComparison({
+      metric: 'tpot',
+      stat: 'med',
+      gated: false,
+      verdict: 'regression'
+    })
+    const markdown = renderJobSummary(input({ comparison: comparison({ metrics: [worse] }) }))
+    const section = markdown.slice(markdown.indexOf('#### Also compared'))
+    expect(section).toContain('worse (not gated)')
+    expect(section).not.toContain('regression')
+  })
+
   it('lists every catalog metric of the run', () => {
     const markdown = renderJobSummary(input())
     for (const metric of METRICS) expect(markdown).toContain(`| ${metric.title} `)

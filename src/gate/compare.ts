@@ -95,7 +95,7 @@ function signedNumber(value: number): string {
 }
 
 function limitText(threshold: Threshold | null, definition: MetricDefinition): string {
-  if (threshold === null) return 'no limit (not gated)'
+  if (threshold === null) return 'its baseline (not gated)'
   return threshold.kind === 'relative'
     ? `the ${Number((threshold.limit * 100).toPrecision(4))}% limit`
     : `the ${threshold.limit} ${definition.unit} limit`

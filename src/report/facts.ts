@@ -33,6 +33,14 @@ export const METRIC_VERDICT_STYLES: Record<MetricVerdict, VerdictStyle> = {
   inconclusive: { emoji: '❔', symbol: '?', title: 'inconclusive' }
 }
 
+/** A metric that is not gated cannot regress the run: its significant worsening is only "worse". */
+const NOT_GATED_WORSE: VerdictStyle = { emoji: '🔸', symbol: '▲', title: 'worse (not gated)' }
+
+export function metricVerdictStyle(metric: MetricComparison): VerdictStyle {
+  if (!metric.gated && metric.verdict === 'regression') return NOT_GATED_WORSE
+  return METRIC_VERDICT_STYLES[metric.verdict]
+}
+
 export interface RunVerdict {
   verdict: Verdict
   reason: string

@@ -10,7 +10,7 @@ import type { DistributionMetricId, MetricId, RunSummary } from '../metrics/type
 import type { DatasetFacts, ResultsFile, RunnerFacts, ServerFacts } from '../results/schema.js'
 import { escapeMarkdown, inlineCode, redactUrl } from './escape.js'
 import {
-  METRIC_VERDICT_STYLES,
+  metricVerdictStyle,
   VERDICT_STYLES,
   baselineDescription,
   collectWarnings,
@@ -189,7 +189,7 @@ function baselineLine(input: ReportInput): string | null {
 function comparisonRow(metric: MetricComparison): string[] {
   const definition = metricDefinition(metric.metric)
   const arrow = definition ? ` ${directionArrow(definition.direction)}` : ''
-  const style = METRIC_VERDICT_STYLES[metric.verdict]
+  const style = metricVerdictStyle(metric)
   return [
     `${metricLabel(metric.metric, metric.stat)}${arrow}`,
     formatValue(metric.metric, metric.baseline),

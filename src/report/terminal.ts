@@ -12,7 +12,7 @@ import type { DatasetFacts, ResultsFile } from '../results/schema.js'
 import { redactUrl, sanitizeText } from './escape.js'
 import {
   VERDICT_STYLES,
-  METRIC_VERDICT_STYLES,
+  metricVerdictStyle,
   baselineDescription,
   collectWarnings,
   confidenceLabel,
@@ -232,7 +232,7 @@ function comparisonRow(metric: MetricComparison): string[] {
     formatPValue(metric.pValue),
     formatNoise(metric.historyNoise),
     formatLimit(metric.threshold),
-    `${METRIC_VERDICT_STYLES[metric.verdict].symbol} ${METRIC_VERDICT_STYLES[metric.verdict].title}`
+    `${metricVerdictStyle(metric).symbol} ${metricVerdictStyle(metric).title}`
   ]
 }
 
