@@ -59,7 +59,7 @@ export async function runAndReport(
     await writeResultsFile(options.out, results)
     options.stdout.write(renderTerminalSummary(results) + '\n')
     log.info(`results written to ${options.out}`)
-    if (results.status !== 'completed') log.warning(`run ${results.status}: ${results.reason}`)
+    if (results.status !== 'completed') log.warning(outcomeLine(results))
     return results
   } finally {
     process.off('SIGINT', cancel)
@@ -86,4 +86,10 @@ function progressPrinter(stream: NodeJS.WriteStream | NodeJS.WritableStream, dur
       if (pending) stream.write('\n')
     }
   }
+}
+
+/** `run failed: …`, or the cancellation's own words, which already say what happened. */
+function outcomeLine(results: ResultsFile): string {
+  const reason = results.reason ?? 'no reason given'
+  return reason.startsWith(results.status) ? reason : `run ${results.status}: ${reason}`
 }
