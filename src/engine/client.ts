@@ -3,6 +3,7 @@
  * iteration) so each read is stamped in the data callback, before any parsing, and the client
  * adds as little work per chunk as possible.
  */
+import { endpointUrl } from './endpoint.js'
 import { performance } from 'node:perf_hooks'
 import { Agent, type Dispatcher } from 'undici'
 import type { RequestSettings } from '../config/settings.js'
@@ -45,7 +46,7 @@ export class StreamClient {
     private readonly request: RequestSettings,
     private readonly options: ClientOptions
   ) {
-    this.url = new URL(`${request.serverUrl.replace(/\/+$/, '')}/chat/completions`)
+    this.url = endpointUrl(request.serverUrl, 'chat/completions')
     this.headers = requestHeaders(request)
     this.agent = new Agent({
       connections: options.connections,

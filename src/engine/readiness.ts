@@ -2,6 +2,7 @@
  * Waits for the server to be ready: a llama-server answers 503 "Loading model" while it loads,
  * and nothing at all before it listens. Polls `GET {base}/models`, then the root `/health`.
  */
+import { endpointUrl } from './endpoint.js'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Agent, request as httpRequest } from 'undici'
 import type { RequestSettings } from '../config/settings.js'
@@ -88,7 +89,7 @@ async function probeServer(
   base: string,
   wait: Wait
 ): Promise<Probe> {
-  const models = await probe(agent, request, `${base}/models`, wait)
+  const models = await probe(agent, request, endpointUrl(base, 'models').href, wait)
   if (models.ready || !models.missing) return models
   // No /models route: fall back to llama-server's root /health.
   const health = await probe(agent, request, new URL('/health', base).href, wait)
