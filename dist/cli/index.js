@@ -8,18 +8,22 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /**
  * Entry of `llm-bench`. The version check comes before anything else is loaded: undici 8 needs
- * Node 22 or newer, and on an older Node it would fail with a stack trace while loading.
+ * Node 22.19 or newer, and on an older Node it would fail with a stack trace while loading.
  */
-const MINIMUM_NODE_MAJOR = 22;
-const major = Number(process.versions.node.split('.')[0]);
-if (major < MINIMUM_NODE_MAJOR) {
-    process.stderr.write(`llm-bench: needs Node.js ${MINIMUM_NODE_MAJOR} or newer but runs on ${process.version}; ` +
+const MINIMUM_NODE = '22.19';
+function isOldNode(version, minimum) {
+    const [major, minor] = version.split('.').map(Number);
+    const [minMajor, minMinor] = minimum.split('.').map(Number);
+    return major < minMajor || (major === minMajor && minor < minMinor);
+}
+if (isOldNode(process.versions.node, MINIMUM_NODE)) {
+    process.stderr.write(`llm-bench: needs Node.js ${MINIMUM_NODE} or newer but runs on ${process.version}; ` +
         'install a newer Node.js, or run it through npm scripts (npm run llm-bench -- ...), ' +
         "which use the Node 24 that 'npm ci' installs into node_modules.\n");
     process.exitCode = 2;
 }
 else {
-    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(26), __nccwpck_require__.e(294)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7294));
+    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(26), __nccwpck_require__.e(72)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4072));
     await runCli();
 }
 

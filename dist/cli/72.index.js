@@ -1,8 +1,8 @@
-export const id = 294;
-export const ids = [294];
+export const id = 72;
+export const ids = [72];
 export const modules = {
 
-/***/ 7294:
+/***/ 4072:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -116,21 +116,12 @@ function resolveSimOptions(partial = {}) {
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __webpack_require__(7067);
-;// CONCATENATED MODULE: ./src/dataset/tokens.ts
-/** The k6 benchmark's pseudo-tokenizer: split on whitespace and `,'".?`. */
-const PSEUDO_TOKEN_SEPARATOR = /[\s,'".?]/;
-/** Pseudo-token count of a text, exactly as llama.cpp's k6 script counts it (empty pieces included). */
-function countPseudoTokens(text) {
-    return text.split(PSEUDO_TOKEN_SEPARATOR).length;
-}
-
-;// CONCATENATED MODULE: ./src/sim/model.ts
+;// CONCATENATED MODULE: ./src/random.ts
 /**
- * The simulated server's pure side: seeded randomness, prompt accounting, output lengths and the
- * timing model of a continuously batching server. No I/O and no clock here.
+ * Seeded randomness shared by the simulated server, the open-loop arrivals and the gate's
+ * bootstrap, so that the same seed always gives the same run, schedule and interval.
  */
-
-/** mulberry32: tiny, fast, good enough for simulation noise; returns [0, 1). */
+/** mulberry32: small and fast, statistically good enough for noise, arrivals and resampling. */
 function mulberry32(seed) {
     let state = seed >>> 0;
     return () => {
@@ -141,15 +132,7 @@ function mulberry32(seed) {
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
 }
-/** FNV-1a over UTF-16 code units: a stable 32-bit key of a prompt. */
-function hashString(text) {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) {
-        hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-    }
-    return hash >>> 0;
-}
-/** Combines seeds so that (a, b) and (b, a) give unrelated streams. */
+/** Folds several numbers into one 32-bit seed (a murmur3-style mix). */
 function mixSeeds(...parts) {
     let hash = 0x9e3779b9;
     for (const part of parts) {
@@ -164,6 +147,30 @@ function mixSeeds(...parts) {
 function gaussian(rng) {
     const u = 1 - rng();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+;// CONCATENATED MODULE: ./src/dataset/tokens.ts
+/** The k6 benchmark's pseudo-tokenizer: split on whitespace and `,'".?`. */
+const PSEUDO_TOKEN_SEPARATOR = /[\s,'".?]/;
+/** Pseudo-token count of a text, exactly as llama.cpp's k6 script counts it (empty pieces included). */
+function countPseudoTokens(text) {
+    return text.split(PSEUDO_TOKEN_SEPARATOR).length;
+}
+
+;// CONCATENATED MODULE: ./src/sim/model.ts
+/**
+ * The simulated server's pure side: seeded randomness, prompt accounting, output lengths and the
+ * timing model of a continuously batching server. No I/O and no clock here.
+ */
+
+
+/** FNV-1a over UTF-16 code units: a stable 32-bit key of a prompt. */
+function hashString(text) {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) {
+        hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    }
+    return hash >>> 0;
 }
 /** A multiplicative noise factor around 1; clamped so a duration never turns negative. */
 function jitterFactor(rng, jitter) {
@@ -276,6 +283,7 @@ function answerTokens(textSeed, count) {
 function capitalize(word) {
     return word.charAt(0).toUpperCase() + word.slice(1);
 }
+
 
 ;// CONCATENATED MODULE: ./src/sim/request.ts
 /** llama.cpp answers malformed JSON with 500 and nlohmann's message; vLLM with 400. */
@@ -1762,6 +1770,7 @@ function fingerprintDifferences(a, b) {
 ;// CONCATENATED MODULE: ./src/gate/stats.ts
 
 
+
 /** Standard normal CDF from simple-statistics' error function (absolute error < 1.2e-7). */
 function normalCdf(z) {
     return 0.5 * (1 + (0,simple_statistics/* errorFunction */.T7)(z / Math.SQRT2));
@@ -1888,17 +1897,6 @@ function twoProportionTest(x1, n1, x2, n2) {
     const z = (x2 / n2 - x1 / n1) / standardError;
     return { z, pValue: twoSidedP(z) };
 }
-/** mulberry32: a small seeded PRNG, so the same inputs always give the same interval. */
-function seededRandom(seed) {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 const QUANTILE_OF = {
     med: 0.5,
     p90: 0.9,
@@ -1948,7 +1946,8 @@ function resampleStat(sorted, counts, random, stat) {
 function bootstrapRelativeChangeCi(base, current, stat, confidence, seed, resamples = 1000) {
     if (base.length === 0 || current.length === 0)
         return null;
-    const random = seededRandom(seed);
+    // The same seed always gives the same interval.
+    const random = mulberry32(seed);
     const baseSorted = sortedCopy(base);
     const currentSorted = sortedCopy(current);
     const baseCounts = new Uint32Array(base.length);
@@ -2019,7 +2018,7 @@ function signedNumber(value) {
 }
 function limitText(threshold, definition) {
     if (threshold === null)
-        return 'no limit (not gated)';
+        return 'its baseline (not gated)';
     return threshold.kind === 'relative'
         ? `the ${Number((threshold.limit * 100).toPrecision(4))}% limit`
         : `the ${threshold.limit} ${definition.unit} limit`;
@@ -2364,6 +2363,12 @@ async function readText(path, role) {
  */
 async function compareFiles(baselinePath, currentPath, options) {
     const baseFile = parseBenchFile(await readText(baselinePath, 'baseline'), baselinePath);
+    if (baseFile.kind === 'results' && baseFile.results.status !== 'completed') {
+        // A failed run's figures describe the failure, not the server: every change would look good.
+        const { status, reason } = baseFile.results;
+        throw new UserError(`The baseline file '${baselinePath}' is a run that ${status === 'failed' ? 'failed' : `was ${status}`}` +
+            ` (${reason ?? 'no reason given'}): compare against a completed run.`);
+    }
     const currentFile = parseBenchFile(await readText(currentPath, 'current'), currentPath);
     const baseline = baseFile.kind === 'baseline'
         ? baseFile.baseline
@@ -2710,6 +2715,7 @@ function formatLimit(threshold) {
 
 ;// CONCATENATED MODULE: ./src/report/facts.ts
 
+
 const VERDICT_STYLES = {
     pass: { emoji: '✅', symbol: '✓', title: 'Pass' },
     regression: { emoji: '❌', symbol: '✗', title: 'Regression' },
@@ -2724,6 +2730,13 @@ const METRIC_VERDICT_STYLES = {
     'within-noise': { emoji: '〰️', symbol: '~', title: 'within noise' },
     inconclusive: { emoji: '❔', symbol: '?', title: 'inconclusive' }
 };
+/** A metric that is not gated cannot regress the run: its significant worsening is only "worse". */
+const NOT_GATED_WORSE = { emoji: '🔸', symbol: '▲', title: 'worse (not gated)' };
+function metricVerdictStyle(metric) {
+    if (!metric.gated && metric.verdict === 'regression')
+        return NOT_GATED_WORSE;
+    return METRIC_VERDICT_STYLES[metric.verdict];
+}
 /**
  * The verdict to show: the gate's when it ran; otherwise `failed` for a run that did not
  * complete, and `no-baseline` for one that did (nothing was compared).
@@ -2821,6 +2834,15 @@ function confidenceLabel(comparison) {
     if (!(typeof confidence === 'number' && confidence > 0 && confidence < 1))
         return 'CI';
     return `${Number((confidence * 100).toFixed(1))}% CI`;
+}
+/** Rates and throughputs as `[label with its direction, formatted value]`, for either table. */
+function scalarRows(summary) {
+    return METRICS.filter(metric => metric.kind !== 'distribution').map(metric => {
+        const value = metric.kind === 'rate'
+            ? summary.rates[metric.id]
+            : summary.throughput[metric.id];
+        return [`${metric.title} ${directionArrow(metric.direction)}`, formatValue(metric.id, value)];
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
@@ -2958,13 +2980,7 @@ function renderDistributions(summary) {
     return renderTextTable(['Metric', ...DISTRIBUTION_STATS, 'n'], rows, align);
 }
 function renderScalars(summary) {
-    const rows = METRICS.filter(metric => metric.kind !== 'distribution').map(metric => {
-        const value = metric.kind === 'rate'
-            ? summary.rates[metric.id]
-            : summary.throughput[metric.id];
-        return [`${metric.title} ${directionArrow(metric.direction)}`, formatValue(metric.id, value)];
-    });
-    return renderTextTable(['Metric', 'value'], rows, ['left', 'right']);
+    return renderTextTable(['Metric', 'value'], scalarRows(summary), ['left', 'right']);
 }
 function renderTotals(summary) {
     const estimated = summary.totals.completion_tokens_estimated ? ' (some estimated)' : '';
@@ -2980,7 +2996,7 @@ function comparisonRow(metric) {
         formatPValue(metric.pValue),
         formatNoise(metric.historyNoise),
         formatLimit(metric.threshold),
-        `${METRIC_VERDICT_STYLES[metric.verdict].symbol} ${METRIC_VERDICT_STYLES[metric.verdict].title}`
+        `${metricVerdictStyle(metric).symbol} ${metricVerdictStyle(metric).title}`
     ];
 }
 function metricDirection(metric) {
@@ -3091,16 +3107,17 @@ function renderTerminalSummary(results, comparison) {
 
 
 
-/** Prints the gate's report for two files; true when a gated metric regressed. */
+/** Prints the gate's report for two files; true when a gated metric regressed or the run failed. */
 async function runCompare(baselinePath, currentPath, flags, stdout) {
     const confidence = Number(flags.confidence);
     if (!(confidence > 0 && confidence < 1)) {
         throw errors_invalidInput('confidence', flags.confidence, 'a number between 0 and 1, such as 0.99');
     }
-    const thresholds = parseThresholds(flags.thresholds ?? DEFAULT_THRESHOLDS);
+    // Blank means the defaults, as for the action's input: an empty gate would pass everything.
+    const thresholds = parseThresholds(flags.thresholds?.trim() || DEFAULT_THRESHOLDS);
     const { comparison } = await compareFiles(baselinePath, currentPath, { thresholds, confidence });
     stdout.write(renderComparisonTable(comparison) + '\n');
-    return comparison.verdict === 'regression';
+    return comparison.verdict === 'regression' || comparison.verdict === 'failed';
 }
 
 // EXTERNAL MODULE: external "node:url"
@@ -3116,6 +3133,7 @@ var external_node_fs_ = __webpack_require__(3024);
  * Defaults are those of llama.cpp's k6 server benchmark (`SERVER_BENCH_*`), so a user of that
  * script gets the same run. Durations are in milliseconds everywhere inside the program.
  */
+
 const DEFAULT_DATASET_URL = 'https://huggingface.co/datasets/anon8231489123/ShareGPT_Vicuna_unfiltered/resolve/main/ShareGPT_V3_unfiltered_cleaned_split.json';
 const DEFAULT_SETTINGS = {
     dataset: {
@@ -3153,13 +3171,19 @@ const DEFAULT_SETTINGS = {
         abortAfterMs: 60_000
     }
 };
-/** The settings as written to results and reports: secrets replaced by a mark. */
+/**
+ * The settings as written to results and reports: the key, the header values and the URLs'
+ * userinfo and credential-like query values replaced by a mark. `runBenchmark` also scrubs
+ * every other query value (see `secretsOf`).
+ */
 function redactSettings(settings) {
     const headers = Object.fromEntries(Object.keys(settings.request.headers).map(k => [k, '***']));
     return {
         ...settings,
+        dataset: { ...settings.dataset, source: redactUrl(settings.dataset.source) },
         request: {
             ...settings.request,
+            serverUrl: redactUrl(settings.request.serverUrl),
             apiKey: settings.request.apiKey ? '***' : undefined,
             headers
         }
@@ -3207,6 +3231,24 @@ const SETTING_NAMES = (/* unused pure expression or super */ null && ([
     'abort-error-rate',
     'abort-after'
 ]));
+/** Node's timers stop at 2^31 − 1 ms (24.8 days); a day is more than any benchmark needs. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+/** Each virtual user holds a socket: beyond this the client runs out of them, not the server. */
+const MAX_CONCURRENCY = 10_000;
+/** Below this the gaps between arrivals are longer than a timer can wait. */
+const MIN_RATE = 0.001;
+/**
+ * Body fields the benchmark itself sets: overriding them through `extra-body` would break the
+ * measurement (`stream`) or leave the reports showing another value than was sent.
+ */
+const BODY_FIELDS_OWNED = {
+    stream: 'the benchmark always streams',
+    messages: "the prompts come from 'dataset'",
+    model: "set it with 'model'",
+    max_tokens: "set it with 'max-tokens'",
+    seed: "set it with 'seed'",
+    stop: "set it with 'stop'"
+};
 /** Turns raw strings into settings; absent or empty values take the defaults. */
 function parseSettings(raw, defaults = DEFAULT_SETTINGS) {
     const read = new RawReader(raw);
@@ -3229,17 +3271,18 @@ function parseSettings(raw, defaults = DEFAULT_SETTINGS) {
             systemPrompt: read.text('system-prompt', { keepEmpty: true }) ?? d.request.systemPrompt,
             maxTokens: read.integer('max-tokens', 1) ?? d.request.maxTokens,
             stop: read.stop('stop') ?? d.request.stop,
-            seed: read.seed('seed') ?? d.request.seed,
+            // `none` reads as null, which `??` would replace with the default.
+            seed: orDefault(read.seed('seed'), d.request.seed),
             extraBody: read.jsonObject('extra-body') ?? d.request.extraBody,
             headers: read.headers('headers') ?? d.request.headers,
             requestTimeoutMs: read.duration('request-timeout', 1) ?? d.request.requestTimeoutMs
         },
         load: {
-            concurrency: read.integer('concurrency', 0) ?? d.load.concurrency,
+            concurrency: read.integer('concurrency', 0, MAX_CONCURRENCY) ?? d.load.concurrency,
             durationMs: read.duration('duration', 1) ?? d.load.durationMs,
             requests: read.integer('requests', 0) ?? d.load.requests,
             thinkTimeMs: read.duration('think-time', 0) ?? d.load.thinkTimeMs,
-            rate: read.number('rate', 0) ?? d.load.rate,
+            rate: read.rate('rate') ?? d.load.rate,
             arrivalSeed: read.integer('arrival-seed', 0) ?? d.load.arrivalSeed,
             warmupRequests: read.integer('warmup-requests', 0) ?? d.load.warmupRequests,
             readyTimeoutMs: read.duration('ready-timeout', 0) ?? d.load.readyTimeoutMs,
@@ -3249,6 +3292,9 @@ function parseSettings(raw, defaults = DEFAULT_SETTINGS) {
             abortAfterMs: read.duration('abort-after', 0) ?? d.load.abortAfterMs
         }
     };
+}
+function orDefault(value, fallback) {
+    return value === undefined ? fallback : value;
 }
 /** Cross-field rules that no single value can check. */
 function checkSettings(settings) {
@@ -3285,15 +3331,23 @@ class RawReader {
             return undefined;
         return options.keepEmpty ? value : value.trim();
     }
-    integer(name, min) {
+    integer(name, min, max = Number.MAX_SAFE_INTEGER) {
         const value = this.text(name);
         if (value === undefined)
             return undefined;
         const parsed = Number(value);
-        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) {
-            throw errors_invalidInput(name, value, `a whole number of at least ${min}`);
+        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+            const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+            throw errors_invalidInput(name, value, `a whole number ${range}`);
         }
         return parsed;
+    }
+    /** 0 for a closed loop; otherwise a rate whose gaps a timer can wait for. */
+    rate(name) {
+        const value = this.number(name, 0);
+        if (value === undefined || value === 0 || value >= MIN_RATE)
+            return value;
+        throw errors_invalidInput(name, value, `0 (closed loop) or at least ${MIN_RATE} requests/s`);
     }
     number(name, min) {
         const value = this.text(name);
@@ -3320,9 +3374,9 @@ class RawReader {
         if (value === undefined)
             return undefined;
         const parsed = parseDuration(value);
-        if (parsed === null || parsed < minMs) {
+        if (parsed === null || parsed < minMs || parsed > MAX_DURATION_MS) {
             const rule = minMs > 0 ? 'a positive duration' : 'a duration';
-            throw errors_invalidInput(name, value, `${rule} such as 90s, 10m, 1500ms or 1m30s`);
+            throw errors_invalidInput(name, value, `${rule} of at most 24h, such as 90s, 10m, 1500ms or 1m30s`);
         }
         return parsed;
     }
@@ -3385,6 +3439,11 @@ class RawReader {
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
             throw errors_invalidInput(name, value, 'a JSON object such as {"temperature": 0}');
         }
+        const owned = Object.keys(parsed).find(key => key in BODY_FIELDS_OWNED);
+        if (owned) {
+            const rule = `a JSON object without '${owned}' (${BODY_FIELDS_OWNED[owned]})`;
+            throw errors_invalidInput(name, value, rule);
+        }
         return parsed;
     }
     /** One `Name: value` per line. Values may be secret, so messages show only the name. */
@@ -3415,6 +3474,108 @@ function parseJson(name, value) {
     catch (error) {
         throw errors_invalidInput(name, value, `valid JSON (${error.message})`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/config/secrets.ts
+
+
+const SECRET_MARK = '***';
+/** Shorter values are left alone: scrubbing `v1` or `en` would garble ordinary text. */
+const MIN_SECRET_LENGTH = 4;
+/**
+ * Every value of the settings that is or may be a credential: the API key, each header value
+ * (and the credential after an auth scheme, `Bearer <token>`), and the userinfo and query values
+ * of the server and dataset URLs, both as written and percent-decoded. A username is a secret
+ * only when it stands alone (`https://<token>@host`, a common way to pass a token); next to a
+ * password it names an account, and scrubbing a common word like `user` would garble text.
+ * Longest first, so a secret that contains another is replaced whole.
+ */
+function secretsOf(settings) {
+    const { request, dataset } = settings;
+    const values = [
+        request.apiKey ?? '',
+        ...Object.values(request.headers).flatMap(headerSecrets),
+        ...secretsOfUrl(request.serverUrl),
+        ...secretsOfUrl(dataset.source)
+    ];
+    return longestFirst(values);
+}
+function longestFirst(values) {
+    const kept = values.filter(value => value.length >= MIN_SECRET_LENGTH);
+    return [...new Set(kept)].sort((a, b) => b.length - a.length);
+}
+function headerSecrets(value) {
+    const trimmed = value.trim();
+    const credential = /^[A-Za-z-]+\s+(\S+)$/.exec(trimmed)?.[1];
+    return credential ? [trimmed, credential] : [trimmed];
+}
+/** The userinfo and query values of a URL (see `secretsOf`); none for text that is no URL. */
+function secretsOfUrl(text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return [];
+    }
+    const userinfo = url.password ? [url.password] : [url.username];
+    // URLSearchParams decodes; the raw `name=value` pairs keep the form a log line may show.
+    const rawQuery = url.search
+        .slice(1)
+        .split('&')
+        .filter(pair => pair.includes('='))
+        .map(pair => pair.slice(pair.indexOf('=') + 1));
+    const query = [...url.searchParams.values()];
+    return longestFirst([...userinfo.flatMap(withDecoded), ...rawQuery, ...query]);
+}
+function withDecoded(value) {
+    try {
+        return [value, decodeURIComponent(value)];
+    }
+    catch {
+        return [value];
+    }
+}
+/** `text` with every occurrence of each secret replaced by `***`. */
+function scrubText(text, secrets) {
+    let scrubbed = text;
+    for (const secret of secrets) {
+        if (secret.length >= MIN_SECRET_LENGTH)
+            scrubbed = scrubbed.split(secret).join(SECRET_MARK);
+    }
+    return scrubbed;
+}
+/**
+ * A copy of `value` with every string scrubbed, at any depth. Numbers, booleans and keys stay:
+ * a secret of digits must not turn a count into text.
+ */
+function scrubDeep(value, secrets) {
+    if (secrets.length === 0)
+        return value;
+    return walk(value, secrets);
+}
+function walk(value, secrets) {
+    if (typeof value === 'string')
+        return scrubText(value, secrets);
+    if (Array.isArray(value))
+        return value.map(item => walk(item, secrets));
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value);
+        return Object.fromEntries(entries.map(([key, item]) => [key, walk(item, secrets)]));
+    }
+    return value;
+}
+/** A logger that scrubs every message and group title before passing it on. */
+function scrubbingLogger(log, secrets) {
+    if (secrets.length === 0)
+        return log;
+    const scrub = (text) => scrubText(text, secrets);
+    return {
+        info: message => log.info(scrub(message)),
+        debug: message => log.debug(scrub(message)),
+        warning: message => log.warning(scrub(message)),
+        group: (title, fn) => log.group(scrub(title), fn)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/log.ts
@@ -4109,6 +4270,7 @@ async function openDataset(path) {
 
 
 
+
 async function prepareDataset(settings, log, signal) {
     const { cachePath, set: cached, file: opened } = await lookUpPreparedSet(settings, log, signal);
     if (cached) {
@@ -4118,7 +4280,9 @@ async function prepareDataset(settings, log, signal) {
         return { prompts: cached.prompts, facts };
     }
     const file = opened ?? (await downloadFile(settings, log, signal));
-    const set = await filterDatasetFile(file.path, settings, signal);
+    const set = opened
+        ? await filterDatasetFile(file.path, settings, signal)
+        : await filterDownload(file.path, settings, signal);
     log.info(`dataset: ${set.prompts.length} prompts from ${file.path}`);
     log.info(`dataset: ${formatStages(set.stages)}`);
     if (set.prompts.length === 0)
@@ -4194,6 +4358,22 @@ async function lookUpPreparedSet(settings, log, signal) {
     const set = await prepared_cache_loadPreparedSet(cachePath, file.sha256, settings, log);
     return { cachePath, set, file };
 }
+/**
+ * A URL that served something else (an HTML login page, an error text) must not stay in the
+ * cache, where every later run would fail on it again: the bad download is removed.
+ */
+async function filterDownload(path, settings, signal) {
+    try {
+        return await filterDatasetFile(path, settings, signal);
+    }
+    catch (error) {
+        if (!(error instanceof UserError) || signal?.aborted)
+            throw error;
+        await Promise.all([(0,external_node_fs_promises_.rm)(path, { force: true }), (0,external_node_fs_promises_.rm)(sidecarPath(path), { force: true })]);
+        throw new UserError(`'dataset' ${settings.source} did not serve a ShareGPT JSON file: ${error.message}. ` +
+            'The download was removed from the cache, so the next run downloads it again.');
+    }
+}
 async function downloadFile(settings, log, signal) {
     const { downloadDir } = datasetCachePaths(settings);
     const options = { log, signal, expectedSha256: settings.sha256 };
@@ -4231,22 +4411,12 @@ function describeStage(name, settings) {
 var external_node_perf_hooks_ = __webpack_require__(643);
 ;// CONCATENATED MODULE: ./src/engine/arrivals.ts
 /** Open-loop arrival times: a Poisson process from a seeded PRNG, so a run can be repeated. */
-/** mulberry32: small, fast and good enough for arrival jitter; the same seed gives the same run. */
-function arrivals_seededRandom(seed) {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+
 /** Arrival offsets in ms from the start of the measured phase, at `rate` requests per second. */
 function* poissonArrivals(rate, seed) {
     if (!(rate > 0))
         throw new Error(`arrival rate must be > 0, got ${rate}`);
-    const random = arrivals_seededRandom(seed);
+    const random = mulberry32(seed);
     let at = 0;
     for (;;) {
         // Exponential gaps; 1 - u keeps the logarithm finite (u is in [0, 1)).
@@ -4260,6 +4430,17 @@ function arrivalSchedule(rate, seed, count) {
     return Array.from({ length: count }, () => arrivals.next().value);
 }
 
+;// CONCATENATED MODULE: ./src/engine/endpoint.ts
+/**
+ * An endpoint under the API base URL. The base may carry a query (`?api-version=…`, a token
+ * some gateways want): the route goes into the path and the query is kept, not appended to.
+ */
+function endpointUrl(serverUrl, route) {
+    const url = new URL(serverUrl);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/${route.replace(/^\/+/, '')}`;
+    return url;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/sse.ts
 /**
  * A byte-level Server-Sent Events line parser. It works on the raw Buffers of the response so
@@ -4271,50 +4452,89 @@ function arrivalSchedule(rate, seed, count) {
  * only a line that straddles two reads is copied, and an event that is one data line (the usual
  * `data: {...}` + blank line) goes to the sink as raw bytes, so a plain token chunk is never
  * decoded at all (see fast-chunk.ts).
+ *
+ * A line that spans many reads (a huge chunk, or a server that never sends a newline) keeps its
+ * pieces in a list and is joined once, when its newline comes: joining on every read made a 40 MB
+ * line take 30 s. Past MAX_LINE_BYTES the parser gives up, so such a server cannot exhaust memory.
  */
 const LF = 10;
 const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 const DATA = Buffer.from('data:');
+/** Longest line, and longest event's data, accepted: far above any real chunk. */
+const MAX_LINE_BYTES = 32 * 1024 * 1024;
 class SseParser {
     sink;
-    pending = null;
+    maxLineBytes;
+    /** The start of an unfinished line, one copied piece per read; empty in the common case. */
+    pending = [];
+    pendingBytes = 0;
     data = null;
     eventType = undefined;
-    constructor(sink) {
+    failed = false;
+    /** Bytes copied to keep and join unfinished lines: linear in the body, for the tests. */
+    copiedBytes = 0;
+    constructor(sink, maxLineBytes = MAX_LINE_BYTES) {
         this.sink = sink;
+        this.maxLineBytes = maxLineBytes;
     }
     feed(chunk) {
+        if (this.failed)
+            return;
         let start = 0;
-        if (this.pending !== null) {
+        if (this.pendingBytes > 0) {
             const lf = chunk.indexOf(LF);
-            if (lf === -1) {
-                this.pending = Buffer.concat([this.pending, chunk]);
-                return;
-            }
-            // Only the line that straddles the two reads is joined (with the blank line after it, if
+            if (lf === -1)
+                return this.keep(chunk);
+            // Only the line that straddles the reads is joined (with the blank line after it, if
             // any, so the event can still take the fast path); the rest is read in place.
             const joinEnd = Math.max(lf + 1, blankLine(chunk, lf + 1));
-            const line = Buffer.concat([this.pending, chunk.subarray(0, joinEnd)]);
+            const line = this.takePending(chunk.subarray(0, joinEnd));
             this.lines(line, line.toString('latin1'), 0);
-            this.pending = null;
             start = joinEnd;
         }
         start = this.lines(chunk, chunk.toString('latin1'), start);
-        // Copy: the HTTP client may reuse the memory behind `chunk` for the next read.
-        if (start < chunk.length)
-            this.pending = Buffer.from(chunk.subarray(start));
+        if (start < chunk.length && !this.failed)
+            this.keep(chunk.subarray(start));
     }
     /** The body ended: a last line without a newline and a last event without a blank line count. */
     end() {
-        if (this.pending !== null) {
-            const rest = this.pending;
-            this.pending = null;
-            const end = rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length;
+        if (this.failed)
+            return;
+        if (this.pendingBytes > 0) {
+            const rest = this.takePending();
+            const end = rest[rest.length - 1] === CR ? rest.length - 1 : rest.length;
             this.line(rest, rest.toString('latin1'), 0, end, rest.length);
         }
         this.dispatch();
+    }
+    /** Keeps the start of an unfinished line. */
+    keep(piece) {
+        this.pendingBytes += piece.length;
+        if (this.pendingBytes > this.maxLineBytes) {
+            return this.fail(`the server sent an SSE line over ${size(this.maxLineBytes)} without a newline`);
+        }
+        // Copy: the HTTP client may reuse the memory behind the read for the next one.
+        this.pending.push(Buffer.from(piece));
+        this.copiedBytes += piece.length;
+    }
+    /** The kept pieces and `tail`, joined once, and the list emptied. */
+    takePending(tail) {
+        if (tail !== undefined)
+            this.pending.push(tail);
+        const line = Buffer.concat(this.pending);
+        this.copiedBytes += line.length;
+        this.pending = [];
+        this.pendingBytes = 0;
+        return line;
+    }
+    fail(message) {
+        this.failed = true;
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.data = null;
+        this.sink.onInvalid?.(message);
     }
     /**
      * Reads the complete lines of `buf` from `start`; returns where the incomplete rest begins.
@@ -4322,7 +4542,7 @@ class SseParser {
      */
     lines(buf, bytes, start) {
         let lf = bytes.indexOf('\n', start);
-        while (lf !== -1) {
+        while (lf !== -1 && !this.failed) {
             const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
             start = this.line(buf, bytes, start, end, lf + 1);
             lf = bytes.indexOf('\n', start);
@@ -4367,6 +4587,10 @@ class SseParser {
     }
     addData(value) {
         this.data = this.data === null ? value : `${this.data}\n${value}`;
+        // Many short data lines can make an event as large as one long line.
+        if (this.data.length > this.maxLineBytes) {
+            this.fail(`the server sent an SSE event over ${size(this.maxLineBytes)} without a blank line`);
+        }
     }
     dispatch() {
         if (this.data !== null)
@@ -4374,6 +4598,10 @@ class SseParser {
         this.data = null;
         this.eventType = undefined;
     }
+}
+function size(bytes) {
+    const mib = bytes / 1024 / 1024;
+    return mib >= 1 ? `${Math.round(mib * 10) / 10} MiB` : `${bytes} bytes`;
 }
 /** Index past the blank line (LF or CR LF) at `at`, or -1 when there is none there. */
 function blankLine(buf, at) {
@@ -4650,6 +4878,10 @@ class StreamState {
                 this.fail('stream-error', messageOf(message.error));
         }
     }
+    /** The parser gave up on the stream (a line or event over its size limit). */
+    onInvalid(message) {
+        this.fail('invalid-response', message);
+    }
     fail(errorClass, message) {
         if (this.error === null)
             this.error = { class: errorClass, message: excerpt(message) };
@@ -4762,6 +4994,7 @@ function stream_state_isObject(value) {
 
 
 
+
 /** Bytes kept of a non-stream body (an error or a JSON completion). */
 const MAX_BODY_BYTES = 1 << 20;
 class StreamClient {
@@ -4773,7 +5006,7 @@ class StreamClient {
     constructor(request, options) {
         this.request = request;
         this.options = options;
-        this.url = new URL(`${request.serverUrl.replace(/\/+$/, '')}/chat/completions`);
+        this.url = endpointUrl(request.serverUrl, 'chat/completions');
         this.headers = requestHeaders(request);
         this.agent = new undici/* Agent */.g6({
             connections: options.connections,
@@ -4872,8 +5105,8 @@ class ResponseHandler {
         this.contentType = (Array.isArray(type) ? type[0] : type) ?? '';
         if (statusCode < 200 || statusCode > 299)
             this.mode = 'error';
-        else if (this.contentType.includes('application/json'))
-            this.mode = 'json';
+        else if (!isEventStream(this.contentType))
+            this.mode = 'other';
     }
     onResponseData(controller, chunk) {
         const at = external_node_perf_hooks_.performance.now() - this.origin;
@@ -4894,8 +5127,8 @@ class ResponseHandler {
             this.parser.end();
             this.state.endOfBody();
         }
-        else if (this.mode === 'json')
-            this.takeJsonBody();
+        else if (this.mode === 'other')
+            this.takeOtherBody();
         else
             this.state.fail('http', `HTTP ${this.status}: ${serverMessage(this.bodyText())}`);
         this.settle(at);
@@ -4923,9 +5156,17 @@ class ResponseHandler {
     bodyText() {
         return Buffer.concat(this.body).toString('utf8');
     }
-    /** A 200 JSON body: the server ignored `stream: true` (or sent an error object). */
-    takeJsonBody() {
+    /**
+     * A 2xx body that is not an event stream: JSON when the server ignored `stream: true` (its
+     * usage and finish reason are kept), or e.g. an HTML page from a proxy or a wrong URL.
+     */
+    takeOtherBody() {
         const text = this.bodyText();
+        if (this.contentType.includes('json'))
+            this.takeJson(text);
+        this.state.fail('invalid-response', `expected an event stream but got ${this.contentType}: ${excerpt(text) || '(empty body)'}`);
+    }
+    takeJson(text) {
         try {
             const message = JSON.parse(text);
             if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
@@ -4933,9 +5174,8 @@ class ResponseHandler {
             }
         }
         catch {
-            // reported below
+            // reported by the caller
         }
-        this.state.fail('invalid-response', `expected an event stream but got ${this.contentType}: ${excerpt(text)}`);
     }
     settle(endAt) {
         if (this.settled)
@@ -4979,6 +5219,15 @@ function streamRecord(meta, s, status, sentAt, endAt) {
         systemFingerprint: s.systemFingerprint,
         timings: s.timings
     };
+}
+/**
+ * A missing content type counts as a stream: some servers omit it, and a body that is not SSE
+ * still fails (as a cut-off or invalid event) instead of being silently accepted.
+ */
+function isEventStream(contentType) {
+    if (contentType === '')
+        return true;
+    return contentType.split(';')[0].trim().toLowerCase() === 'text/event-stream';
 }
 function describe(error) {
     const code = error.code;
@@ -5148,7 +5397,7 @@ class LoadRun {
     async execute() {
         const lag = sampleEventLoopLag();
         const { signal } = this.options;
-        const onAbort = () => this.stop('cancelled', `cancelled: ${errorMessage(signal?.reason ?? 'aborted')}`);
+        const onAbort = () => this.stop('cancelled', cancelReason(signal?.reason));
         if (signal?.aborted)
             onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -5295,7 +5544,7 @@ class LoadRun {
         this.wake(this.waiters);
         const graceMs = this.settings.load.graceMs;
         if (this.inFlight.size > 0) {
-            this.options.log.info(`waiting up to ${graceMs / 1000} s for ${this.inFlight.size} requests in flight`);
+            this.options.log.info(`waiting up to ${graceMs / 1000} s for ${plural(this.inFlight.size, 'request')} in flight`);
         }
         this.later(graceMs, () => {
             for (const request of this.inFlight) {
@@ -5399,6 +5648,18 @@ class ProgressTotals {
         }
     }
 }
+/**
+ * Why the run was cancelled. A bare `abort()` (what the CLI and the action do on SIGINT or
+ * SIGTERM) carries an AbortError whose text, "This operation was aborted", explains nothing.
+ */
+function cancelReason(reason) {
+    // By name: a DOMException from another realm (e.g. a test's) is no `instanceof Error`.
+    const bare = reason === undefined || reason?.name === 'AbortError';
+    return bare ? 'cancelled by the user (SIGINT/SIGTERM)' : `cancelled: ${errorMessage(reason)}`;
+}
+function plural(count, noun) {
+    return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/readiness.ts
 /**
@@ -5410,9 +5671,12 @@ class ProgressTotals {
 
 
 
+
 const POLL_MS = 500;
 const LOG_EVERY_MS = 5_000;
 const ATTEMPT_TIMEOUT_MS = 10_000;
+/** Shortest probe: near the deadline a last probe still gets a fair chance to connect. */
+const MIN_ATTEMPT_MS = 100;
 async function waitForServer(request, timeoutMs, log, signal) {
     const base = request.serverUrl.replace(/\/+$/, '');
     const shown = displayUrl(base);
@@ -5422,13 +5686,15 @@ async function waitForServer(request, timeoutMs, log, signal) {
         bodyTimeout: ATTEMPT_TIMEOUT_MS
     });
     const started = Date.now();
+    const wait = { deadline: started + timeoutMs, signal };
     let lastLog = started;
     let seen = 'nothing yet';
     try {
         for (;;) {
+            const probe = await probeServer(agent, request, base, wait);
+            // Checked after the probe, which a cancel cuts short: its outcome says nothing.
             if (signal?.aborted)
                 throw new UserError(`cancelled while waiting for ${shown} (${seen})`);
-            const probe = await probeServer(agent, request, base);
             if (probe.ready)
                 return {
                     url: shown,
@@ -5456,22 +5722,31 @@ async function waitForServer(request, timeoutMs, log, signal) {
         await agent.close();
     }
 }
-async function probeServer(agent, request, base) {
-    const models = await probe(agent, request, `${base}/models`);
+async function probeServer(agent, request, base, wait) {
+    const models = await probe(agent, request, endpointUrl(base, 'models').href, wait);
     if (models.ready || !models.missing)
         return models;
     // No /models route: fall back to llama-server's root /health.
-    const health = await probe(agent, request, new URL('/health', base).href);
+    const health = await probe(agent, request, new URL('/health', base).href, wait);
     return health.ready || !health.missing ? health : models;
 }
-async function probe(agent, request, url) {
+/**
+ * A probe may not outlast the wait (a server that never answers must not stretch it) and ends
+ * when the caller cancels.
+ */
+function attemptSignal(wait) {
+    const ms = Math.min(ATTEMPT_TIMEOUT_MS, Math.max(MIN_ATTEMPT_MS, wait.deadline - Date.now()));
+    const timeout = AbortSignal.timeout(ms);
+    return wait.signal === undefined ? timeout : AbortSignal.any([timeout, wait.signal]);
+}
+async function probe(agent, request, url, wait) {
     let response;
     try {
         response = await (0,undici/* request */.Em)(url, {
             method: 'GET',
             dispatcher: agent,
             headers: { ...requestHeaders(request), accept: 'application/json' },
-            signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)
+            signal: attemptSignal(wait)
         });
     }
     catch (error) {
@@ -5594,8 +5869,14 @@ async function detectGpu() {
 
 
 
+
+/** More requests cut than this share means the load outran the server. */
+const CUT_WARNING_SHARE = 0.1;
 async function runBenchmark(options) {
-    const { settings, log, signal } = options;
+    const { settings, signal } = options;
+    // A server or dataset host may echo a key or a signed URL in its errors: scrub at the source.
+    const secrets = secretsOf(settings);
+    const log = scrubbingLogger(options.log, secrets);
     const startedAt = new Date();
     const state = { dataset: null, server: emptyServerFacts(settings), load: null };
     let failure = null;
@@ -5614,7 +5895,31 @@ async function runBenchmark(options) {
     catch (error) {
         failure = describeFailure(error, signal, log);
     }
-    return assembleResults(settings, startedAt, state, failure);
+    return scrubResults(await assembleResults(settings, startedAt, state, failure), secrets);
+}
+/**
+ * Every string of the results a secret could reach: the settings, the URLs, what the server
+ * sent, the error texts. Timestamps, hashes and the runner's facts are left as they are, so a
+ * short secret of digits cannot garble a date.
+ */
+function scrubResults(results, secrets) {
+    const scrub = (text) => scrubText(redactUrl(text), secrets);
+    return {
+        ...results,
+        reason: results.reason === null ? null : scrub(results.reason),
+        settings: scrubDeep(results.settings, secrets),
+        fingerprint: { ...results.fingerprint, fields: scrubDeep(results.fingerprint.fields, secrets) },
+        dataset: results.dataset && {
+            ...results.dataset,
+            source: scrub(results.dataset.source),
+            path: results.dataset.path === null ? null : scrub(results.dataset.path)
+        },
+        server: scrubDeep({ ...results.server, url: redactUrl(results.server.url) }, secrets),
+        requests: results.requests.map(record => record.error
+            ? { ...record, error: { ...record.error, message: scrub(record.error.message) } }
+            : record),
+        warnings: results.warnings.map(scrub)
+    };
 }
 async function assembleResults(settings, startedAt, state, failure) {
     const requests = state.load?.requests ?? [];
@@ -5656,6 +5961,12 @@ function judgeLoad(load, summary, requests) {
             reason: 'no request was measured: the run ended before any was sent'
         };
     }
+    if (summary.requests.succeeded === 0 && summary.requests.failed === 0) {
+        return {
+            status: 'failed',
+            reason: `none of the ${summary.requests.sent} measured requests finished before the run ended and its grace period ran out`
+        };
+    }
     if (summary.requests.succeeded === 0) {
         const first = requests.find(r => r.phase === 'measured' && r.error)?.error;
         const detail = first ? `; the first error (${first.class}): ${first.message}` : '';
@@ -5682,6 +5993,13 @@ function benchmark_collectWarnings(summary) {
             `max ${lag.max?.toFixed(1)} ms): its timings may include its own delay. ` +
             'Lower the concurrency or give the client a machine of its own.');
     }
+    const { sent, cut } = summary.requests;
+    if (sent > 0 && cut / sent > CUT_WARNING_SHARE) {
+        warnings.push(`${cut} of ${sent} measured requests (${Math.round((cut / sent) * 100)}%) were still running ` +
+            'when the run ended and were cut: the server could not keep up with this load, and the ' +
+            "figures describe only the requests that finished. Lower 'rate' or 'concurrency', or " +
+            "lengthen 'grace-period'.");
+    }
     if (summary.totals.completion_tokens_estimated) {
         warnings.push('The server sent no usage for some requests: their completion tokens were counted from ' +
             'the streamed chunks. Send stream_options.include_usage or use a server that reports usage.');
@@ -5697,12 +6015,86 @@ function emptyServerFacts(settings) {
         software: null
     };
 }
-/** Written through a temporary name, so a reader never sees half a file. */
+/**
+ * Written through a temporary name in the same directory (a rename across file systems fails),
+ * so a reader never sees half a file; the temporary file is removed when anything fails.
+ * `checkOutputFile` has already refused a directory, a FIFO or a device before the run.
+ */
 async function writeResultsFile(file, results) {
-    await (0,external_node_fs_promises_.mkdir)(external_node_path_default().dirname(external_node_path_default().resolve(file)), { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    await (0,external_node_fs_promises_.writeFile)(temporary, JSON.stringify(results, null, 2) + '\n');
-    await (0,external_node_fs_promises_.rename)(temporary, file);
+    const target = external_node_path_default().resolve(file);
+    await (0,external_node_fs_promises_.mkdir)(external_node_path_default().dirname(target), { recursive: true });
+    const temporary = external_node_path_default().join(external_node_path_default().dirname(target), `.${external_node_path_default().basename(target)}.${process.pid}.${Date.now()}.tmp`);
+    try {
+        await (0,external_node_fs_promises_.writeFile)(temporary, JSON.stringify(results, null, 2) + '\n', { flag: 'wx' });
+        await (0,external_node_fs_promises_.rename)(temporary, target);
+    }
+    catch (error) {
+        await (0,external_node_fs_promises_.rm)(temporary, { force: true });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/results/output-file.ts
+/**
+ * Output paths are checked before a run, not after it: a path that cannot be written would
+ * otherwise lose every measured request of a run that may have taken an hour.
+ */
+
+
+
+const REGULAR_FILE_RULE = 'a regular file path (not a directory or device)';
+/**
+ * Throws a UserError naming `input` unless `file` can be written as a regular file: when it
+ * exists it is a regular file, and the nearest existing ancestor is a writable directory (the
+ * missing ones are created on write). A symbolic link is refused even when it points at a
+ * regular file: the writer renames a new file over the link rather than writing through it,
+ * and a link committed in a pull request must not aim our write at a file outside the output.
+ */
+function checkOutputFile(input, file) {
+    if (file === '')
+        throw errors_invalidInput(input, file, 'a file path');
+    const target = external_node_path_default().resolve(file);
+    const existing = lstatOrNull(target);
+    if (existing?.isSymbolicLink()) {
+        throw errors_invalidInput(input, file, 'a regular file path (not a symbolic link)');
+    }
+    if (existing && !existing.isFile())
+        throw errors_invalidInput(input, file, REGULAR_FILE_RULE);
+    checkWritableAncestor(input, file, external_node_path_default().dirname(target));
+}
+function checkWritableAncestor(input, file, start) {
+    let directory = start;
+    let stats = statOrNull(directory);
+    while (!stats && external_node_path_default().dirname(directory) !== directory) {
+        directory = external_node_path_default().dirname(directory);
+        stats = statOrNull(directory);
+    }
+    if (!stats?.isDirectory()) {
+        throw errors_invalidInput(input, file, `a path under a directory, but ${directory} is not one`);
+    }
+    try {
+        (0,external_node_fs_.accessSync)(directory, external_node_fs_.constants.W_OK);
+    }
+    catch {
+        throw errors_invalidInput(input, file, `a path in a writable directory, but ${directory} is not`);
+    }
+}
+function lstatOrNull(file) {
+    try {
+        return (0,external_node_fs_.lstatSync)(file);
+    }
+    catch {
+        return null;
+    }
+}
+/** Follows links: an ancestor that is a link to a directory (macOS's /tmp) is a directory. */
+function statOrNull(file) {
+    try {
+        return (0,external_node_fs_.statSync)(file);
+    }
+    catch {
+        return null;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cli/options.ts
@@ -5876,6 +6268,8 @@ function options_camelCase(name) {
 
 
 
+
+
 /** Settings from flags and the seed's environment, validated. */
 function settingsFromFlags(flags) {
     return checkSettings(parseSettings(rawSettingsFrom(flags, process.env)));
@@ -5885,7 +6279,10 @@ function settingsFromFlags(flags) {
  * (Ctrl-C): whatever was measured is kept. Returns the results for the exit status.
  */
 async function runAndReport(settings, options) {
-    const { log } = options;
+    // Before the run: a path that cannot be written would lose every measured request.
+    checkOutputFile('--out', options.out);
+    // The banner shows the settings; a query value of the server URL may be a credential.
+    const log = scrubbingLogger(options.log, secretsOf(settings));
     const controller = new AbortController();
     const cancel = () => {
         log.warning('interrupted: finishing the requests in flight, then writing the results');
@@ -5907,7 +6304,7 @@ async function runAndReport(settings, options) {
         options.stdout.write(renderTerminalSummary(results) + '\n');
         log.info(`results written to ${options.out}`);
         if (results.status !== 'completed')
-            log.warning(`run ${results.status}: ${results.reason}`);
+            log.warning(outcomeLine(results));
         return results;
     }
     finally {
@@ -5936,6 +6333,11 @@ function progressPrinter(stream, durationMs) {
                 stream.write('\n');
         }
     };
+}
+/** `run failed: …`, or the cancellation's own words, which already say what happened. */
+function outcomeLine(results) {
+    const reason = results.reason ?? 'no reason given';
+    return reason.startsWith(results.status) ? reason : `run ${results.status}: ${reason}`;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/demo-command.ts
@@ -6054,7 +6456,7 @@ function buildProgram() {
     });
     program
         .command('compare')
-        .description('compare two results (or baseline) files; exits 1 when a gated metric regressed')
+        .description('compare two results (or baseline) files; exits 1 when a gated metric regressed or the current run failed')
         .argument('<baseline>', 'results or baseline file of the reference run')
         .argument('<current>', 'results file of the run to judge')
         .option('--thresholds <text>', "gated metrics, one 'metric.statistic: limit' per line (default: the action's)")
@@ -6075,7 +6477,8 @@ async function main() {
     }
     catch (error) {
         if (error instanceof commander/* CommanderError */.b7) {
-            process.exitCode = error.exitCode;
+            // Help and version exit 0; a usage error is bad input (2), not a regression or a failed run (1).
+            process.exitCode = error.exitCode === 0 ? 0 : 2;
             return;
         }
         const message = error instanceof UserError ? error.message : errorMessage(error);
