@@ -93,6 +93,14 @@ describe('prepareDataset', () => {
     expect(facts.stages[0]).toEqual({ name: 'read', kept: 3 })
   })
 
+  it('keeps the hash record of a local file out of the prepared folder the action caches', async () => {
+    const settings = await settingsFor(SAMPLE_PATH)
+    await prepareDataset(settings, new MemoryLogger())
+    const { preparedDir, localShaDir } = datasetCachePaths(settings)
+    expect(await readdir(preparedDir)).toEqual([`${preparedCacheKey(settings, SAMPLE_SHA)}.json`])
+    expect(await readdir(localShaDir)).toHaveLength(1)
+  })
+
   it('warns about a corrupt prepared file and parses again', async () => {
     const settings = await settingsFor(SAMPLE_PATH)
     await prepareDataset(settings, new MemoryLogger())

@@ -9,7 +9,7 @@
 import * as core from '@actions/core'
 
 import type { DatasetSettings } from '../config/settings.js'
-import { sha256OfFile } from '../dataset/files.js'
+import { describeLocalFile } from '../dataset/local-source.js'
 import {
   datasetCacheKey,
   datasetCachePaths,
@@ -76,13 +76,15 @@ async function restorePreparedSet(settings: DatasetSettings): Promise<boolean> {
 
 /**
  * The prepared set's key before the run: from the settings alone for a URL; for a local file,
- * from its hash (a second or two for 673 MB, far less than a parse).
+ * from its hash (a second or two for 673 MB, far less than a parse), remembered where the run
+ * itself looks, so the file is hashed once.
  */
 async function preparedKeyBeforeRun(settings: DatasetSettings): Promise<string | null> {
   if (isUrl(settings.source)) return preparedCacheKey(settings)
   try {
-    const sha = settings.sha256 ?? (await sha256OfFile(settings.source))
-    return preparedCacheKey(settings, sha)
+    const { localShaDir } = datasetCachePaths(settings)
+    const file = await describeLocalFile(settings.source, localShaDir, settings.sha256)
+    return preparedCacheKey(settings, file.sha256)
   } catch (error) {
     core.debug(`dataset SHA-256 not computed before the run: ${errorMessage(error)}`)
     return null

@@ -76,13 +76,20 @@ export async function hasPreparedUrlSet(settings: DatasetSettings): Promise<bool
   return (await loadPreparedSet(cachePath, settings.sha256, settings, silentLogger)) !== null
 }
 
+/**
+ * `localShaDir` holds the remembered hashes of local files. It is kept out of `preparedDir`,
+ * which the action caches: a record restored from another runner names another mtime and
+ * would only force the hash to be taken again.
+ */
 export function datasetCachePaths(settings: DatasetSettings): {
   downloadDir: string
   preparedDir: string
+  localShaDir: string
 } {
   return {
     downloadDir: join(settings.cacheDir, 'downloads'),
-    preparedDir: join(settings.cacheDir, 'prepared')
+    preparedDir: join(settings.cacheDir, 'prepared'),
+    localShaDir: join(settings.cacheDir, 'local-sha256')
   }
 }
 
@@ -135,14 +142,14 @@ async function lookUpPreparedSet(
   log: Logger,
   signal?: AbortSignal
 ): Promise<PreparedLookup> {
-  const { preparedDir } = datasetCachePaths(settings)
+  const { preparedDir, localShaDir } = datasetCachePaths(settings)
   if (isUrl(settings.source)) {
     const cachePath = preparedPath(preparedDir, preparedCacheKey(settings))
     // The user's sha, when given, must be the one the set was made from.
     const set = await loadPreparedSet(cachePath, settings.sha256, settings, log)
     return { cachePath, set, file: null }
   }
-  const file = await describeLocalFile(settings.source, preparedDir, settings.sha256, signal)
+  const file = await describeLocalFile(settings.source, localShaDir, settings.sha256, signal)
   const cachePath = preparedPath(preparedDir, preparedCacheKey(settings, file.sha256))
   const set = await loadPreparedSet(cachePath, file.sha256, settings, log)
   return { cachePath, set, file }
