@@ -1,16 +1,16 @@
 import { describe, expect, it } from '@jest/globals'
+import type { LoadProgress } from '../../src/engine/load.js'
 import { METRICS } from '../../src/metrics/catalog.js'
 import {
   renderComparisonTable,
   renderProgressLine,
   renderSettingsBanner,
   renderTerminalSummary,
-  renderTextTable,
-  type Progress
+  renderTextTable
 } from '../../src/report/terminal.js'
 import { comparison, failedRequest, results, settings } from './fixtures.js'
 
-const progress: Progress = {
+const progress: LoadProgress = {
   elapsedMs: 83_000,
   sent: 120,
   done: 110,

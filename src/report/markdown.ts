@@ -459,10 +459,11 @@ function joinBlocks(blocks: (string | null | undefined)[]): string {
  * The job summary: the verdict and its reason first, then the gated metrics, the trend,
  * warnings, every metric of the run, and the dataset, server, runner and settings facts.
  */
-export function renderJobSummary(input: ReportInput): string {
+/** What both the job summary and the comment always show: the verdict, why, and the gate. */
+function verdictBlocks(input: ReportInput, heading: '##' | '###'): (string | null)[] {
   const { results, comparison } = input
-  const required = [
-    verdictHeading(input, '##'),
+  return [
+    verdictHeading(input, heading),
     verdictReason(input),
     regressionLine(comparison),
     failureBlock(results, runVerdict(results, comparison).reason),
@@ -470,6 +471,11 @@ export function renderJobSummary(input: ReportInput): string {
     baselineLine(input),
     gatedBlock(comparison)
   ]
+}
+
+export function renderJobSummary(input: ReportInput): string {
+  const { results, comparison } = input
+  const required = verdictBlocks(input, '##')
   const optional = [
     warningsBlock(input),
     trendBlock(input),
@@ -495,16 +501,7 @@ export function renderJobSummary(input: ReportInput): string {
  */
 export function renderPrComment(input: ReportInput): string {
   const { results, comparison } = input
-  const required = [
-    commentMarker(input.name),
-    verdictHeading(input, '###'),
-    verdictReason(input),
-    regressionLine(comparison),
-    failureBlock(results, runVerdict(results, comparison).reason),
-    differencesBlock(comparison),
-    baselineLine(input),
-    gatedBlock(comparison)
-  ]
+  const required = [commentMarker(input.name), ...verdictBlocks(input, '###')]
   const optional = [
     warningsBlock(input),
     reportedOnlyBlock(comparison),

@@ -4,6 +4,7 @@
  * runs keep it readable); every foreign string goes through `sanitizeText` so a server cannot
  * send escape sequences to the user's terminal.
  */
+import type { LoadProgress } from '../engine/load.js'
 import type { BenchSettings } from '../config/settings.js'
 import type { Comparison, MetricComparison } from '../gate/types.js'
 import { METRICS } from '../metrics/catalog.js'
@@ -152,23 +153,12 @@ export function renderSettingsBanner(
   return ['llm-bench: benchmark settings', renderFields(fields)].join('\n')
 }
 
-export interface Progress {
-  elapsedMs: number
-  sent: number
-  done: number
-  errors: number
-  inFlight: number
-  ttftMsAvg: number | null
-  decodeRateAvg: number | null
-  phase: 'warmup' | 'measured'
-}
-
 /**
  * One line of progress, e.g.
  * `[measured] 01:23 / 10:00 (14%)  sent 120  done 110  errors 2  in flight 8  TTFT avg 812 ms  decode avg 35.2 tok/s`.
  * Warmup has no end time to count towards, so it shows the elapsed time only.
  */
-export function renderProgressLine(p: Progress, durationMs: number): string {
+export function renderProgressLine(p: LoadProgress, durationMs: number): string {
   const clock =
     p.phase === 'measured' && durationMs > 0
       ? `${formatClock(p.elapsedMs)} / ${formatClock(durationMs)} (${Math.min(100, Math.floor((p.elapsedMs / durationMs) * 100))}%)`
