@@ -4301,10 +4301,16 @@ async function hasPreparedUrlSet(settings) {
     const cachePath = preparedPath(preparedDir, preparedCacheKey(settings));
     return (await loadPreparedSet(cachePath, settings.sha256, settings, silentLogger)) !== null;
 }
+/**
+ * `localShaDir` holds the remembered hashes of local files. It is kept out of `preparedDir`,
+ * which the action caches: a record restored from another runner names another mtime and
+ * would only force the hash to be taken again.
+ */
 function datasetCachePaths(settings) {
     return {
         downloadDir: (0,external_node_path_.join)(settings.cacheDir, 'downloads'),
-        preparedDir: (0,external_node_path_.join)(settings.cacheDir, 'prepared')
+        preparedDir: (0,external_node_path_.join)(settings.cacheDir, 'prepared'),
+        localShaDir: (0,external_node_path_.join)(settings.cacheDir, 'local-sha256')
     };
 }
 /** Key of the downloaded file in the Actions cache: the URL, and the expected sha when given. */
@@ -4346,14 +4352,14 @@ function isUrl(source) {
 }
 /** For a URL, by the URL alone (no download); for a local file, by its SHA-256. */
 async function lookUpPreparedSet(settings, log, signal) {
-    const { preparedDir } = datasetCachePaths(settings);
+    const { preparedDir, localShaDir } = datasetCachePaths(settings);
     if (isUrl(settings.source)) {
         const cachePath = prepared_cache_preparedPath(preparedDir, preparedCacheKey(settings));
         // The user's sha, when given, must be the one the set was made from.
         const set = await prepared_cache_loadPreparedSet(cachePath, settings.sha256, settings, log);
         return { cachePath, set, file: null };
     }
-    const file = await describeLocalFile(settings.source, preparedDir, settings.sha256, signal);
+    const file = await describeLocalFile(settings.source, localShaDir, settings.sha256, signal);
     const cachePath = prepared_cache_preparedPath(preparedDir, preparedCacheKey(settings, file.sha256));
     const set = await prepared_cache_loadPreparedSet(cachePath, file.sha256, settings, log);
     return { cachePath, set, file };
